@@ -1,0 +1,562 @@
+#include "actors/partition.hpp"
+
+#include "actors/address_actor.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+#include <unordered_map>
+
+namespace hearth::actors {
+
+using protocol::address;
+using protocol::key_group;
+
+namespace {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+constexpr size_t delayed_scan_limit = 10'000;
+
+struct live_entry {
+  caf::actor actor;
+  std::uint64_t pending = 0;
+  std::int64_t last_active = 0;
+  std::uint32_t max_batch = 0;
+  std::vector<caf::response_promise> deferred;
+};
+
+struct partition_state {
+  partition_config cfg;
+  std::uint32_t kg_begin = 0;
+  std::uint32_t kg_end = 0;
+  std::vector<caf::actor> peers;
+  std::map<protocol::function_type, spec_list> specs;
+  std::unordered_map<address, live_entry> live;
+  std::optional<std::int64_t> wake_at; // wall ms of the earliest armed tick
+  partition_stats stats;
+
+  // Shutdown.
+  bool frozen = false;
+  bool freeze_done = false;
+  std::uint32_t markers_seen = 0;
+  size_t collects_pending = 0;
+  std::vector<state::inbox_entry> inbox;
+  caf::response_promise freeze_rp;
+
+  key_group kg_of(const address& a) const {
+    return protocol::key_group_of(a.id, cfg.max_key_groups);
+  }
+  std::uint32_t owner_of(const address& a) const {
+    return protocol::partition_of(kg_of(a), cfg.max_key_groups, cfg.partitions);
+  }
+};
+
+using state_ptr = std::shared_ptr<partition_state>;
+
+void log(const state_ptr& st, const std::string& what) {
+  std::cerr << "hearth-node: partition " << st->cfg.id << ": " << what << std::endl;
+}
+
+void commit(const state_ptr& st, const state::write_batch& wb) {
+  if (wb.empty())
+    return;
+  if (auto s = st->cfg.store->commit(wb); !s)
+    log(st, "storage write failed: " + s.err().message);
+}
+
+/// Records a dead letter under the key group of `owner` (an address of this partition).
+void dead_letter(const state_ptr& st, state::write_batch& wb, const address& owner,
+                 const address& target, std::vector<protocol::invocation> invs,
+                 const std::string& reason) {
+  state::dead_letter d;
+  d.kg = st->kg_of(owner);
+  d.seq = st->cfg.store->next_seq();
+  d.time_ms = wall_ms();
+  d.reason = reason;
+  d.target = target;
+  d.invocations = std::move(invs);
+  wb.put_dead_letter(d);
+  st->stats.dead_letters_written++;
+  log(st, "dead letter for " + target.to_string() + ": " + reason);
+}
+
+void release_deferred(live_entry& e) {
+  if (e.deferred.empty())
+    return;
+  if (e.max_batch != 0 && e.pending > e.max_batch)
+    return;
+  for (auto& rp : e.deferred)
+    rp.deliver(caf::ok_atom::value);
+  e.deferred.clear();
+}
+
+/// Hands `env` to its address actor (spawning it if needed). `rp` is the
+/// ingress promise to answer once the address has room, if any.
+void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope env,
+                   caf::response_promise* rp) {
+  if (st->frozen) {
+    state::inbox_entry e{st->kg_of(env.target), 0, env.target, {std::move(env.inv)}};
+    st->inbox.push_back(std::move(e));
+    if (rp)
+      rp->deliver(caf::ok_atom::value);
+    return;
+  }
+  auto it = st->live.find(env.target);
+  if (it == st->live.end()) {
+    auto* ep = st->cfg.module->find_endpoint(env.target.type);
+    std::string problem;
+    std::map<std::string, state::stored_value> values;
+    if (!ep) {
+      problem = "unknown function type '" + env.target.type.to_string() + "'";
+    } else if (auto loaded = st->cfg.store->load_states(st->kg_of(env.target), env.target);
+               !loaded) {
+      problem = "cannot load state: " + loaded.err().message;
+    } else {
+      values = std::move(*loaded);
+    }
+    if (!problem.empty()) {
+      state::write_batch wb;
+      dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
+      commit(st, wb);
+      if (rp)
+        rp->deliver(caf::ok_atom::value);
+      return;
+    }
+    address_actor_config acfg;
+    acfg.self = env.target;
+    acfg.endpoint = *ep;
+    acfg.client = st->cfg.client;
+    acfg.partition = caf::actor_cast<caf::actor>(self);
+    acfg.specs = st->specs[env.target.type];
+    acfg.values = std::move(values);
+    live_entry le;
+    le.max_batch = ep->max_batch;
+    le.actor = self->spawn<caf::lazy_init>(address_actor, std::move(acfg));
+    it = st->live.emplace(env.target, std::move(le)).first;
+  }
+  auto& e = it->second;
+  e.pending++;
+  st->stats.pending_invocations++;
+  e.last_active = mono_ms();
+  self->send(e.actor, invoke_atom::value, std::move(env.inv));
+  if (rp) {
+    if (e.max_batch != 0 && e.pending > e.max_batch)
+      e.deferred.push_back(*rp);
+    else
+      rp->deliver(caf::ok_atom::value);
+  }
+}
+
+/// Sends `env` towards its partition: local delivery or the ordered channel to a peer.
+void route(caf::event_based_actor* self, const state_ptr& st, envelope env) {
+  if (st->frozen) {
+    // Frozen: everything still moving is persisted here, whatever its partition.
+    state::inbox_entry e{st->kg_of(env.target), 0, env.target, {std::move(env.inv)}};
+    st->inbox.push_back(std::move(e));
+    return;
+  }
+  auto owner = st->owner_of(env.target);
+  if (owner == st->cfg.id)
+    deliver_local(self, st, std::move(env), nullptr);
+  else
+    self->send(st->peers[owner], route_atom::value, std::move(env));
+}
+
+/// Validates an address produced by a function; empty string when fine.
+std::string check_target(const state_ptr& st, const address& a) {
+  if (a.type.ns.empty() || a.type.name.empty())
+    return "target address has an empty namespace or type";
+  if (state::encoded_address_size(a) > state::max_address_bytes)
+    return "target address is longer than " + std::to_string(state::max_address_bytes)
+           + " bytes";
+  if (!st->cfg.module->find_endpoint(a.type))
+    return "unknown function type '" + a.type.to_string() + "'";
+  return {};
+}
+
+void arm_timer(caf::event_based_actor* self, const state_ptr& st, std::int64_t due) {
+  if (st->frozen)
+    return;
+  if (st->wake_at && *st->wake_at <= due)
+    return;
+  st->wake_at = due;
+  auto delay = std::max<std::int64_t>(0, due - wall_ms());
+  self->delayed_send(self, std::chrono::milliseconds{delay}, tick_atom::value);
+}
+
+void rearm(caf::event_based_actor* self, const state_ptr& st) {
+  auto next = st->cfg.store->next_due(st->kg_begin, st->kg_end);
+  if (!next) {
+    log(st, "cannot read delayed messages: " + next.err().message);
+    return;
+  }
+  if (*next)
+    arm_timer(self, st, **next);
+}
+
+void fire_delayed(caf::event_based_actor* self, const state_ptr& st) {
+  auto now = wall_ms();
+  if (st->wake_at && *st->wake_at <= now)
+    st->wake_at.reset();
+  auto due = st->cfg.store->due_delayed(st->kg_begin, st->kg_end, now, delayed_scan_limit);
+  if (!due) {
+    log(st, "cannot read delayed messages: " + due.err().message);
+    return;
+  }
+  if (!due->empty()) {
+    state::write_batch wb;
+    for (auto& d : *due)
+      wb.delete_delayed(d);
+    commit(st, wb);
+    for (auto& d : *due)
+      route(self, st, envelope{d.target, protocol::invocation{d.sender, d.argument}});
+  }
+  rearm(self, st);
+}
+
+void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::write_batch& wb,
+                   const address& sender, std::vector<protocol::delayed_message>& delayed,
+                   std::optional<std::int64_t>& earliest) {
+  auto kg = st->kg_of(sender);
+  std::set<std::string> tokens_added; // tokens registered earlier in this same batch
+  std::set<std::string> tokens_cancelled;
+  std::vector<state::delayed_record> added;
+  for (auto& d : delayed) {
+    if (d.is_cancellation) {
+      if (d.cancellation_token.empty()) {
+        dead_letter(st, wb, sender, sender, {}, "cancellation of a delayed message without a token");
+        continue;
+      }
+      // A token added earlier in this batch: drop it from the batch.
+      auto pos = std::find_if(added.begin(), added.end(), [&](const state::delayed_record& r) {
+        return r.token == d.cancellation_token;
+      });
+      if (pos != added.end()) {
+        wb.delete_delayed(*pos);
+        tokens_added.erase(pos->token);
+        added.erase(pos);
+        continue;
+      }
+      auto found = st->cfg.store->find_token(kg, sender, d.cancellation_token);
+      if (found && *found && !tokens_cancelled.count(d.cancellation_token)) {
+        wb.delete_delayed(**found);
+        tokens_cancelled.insert(d.cancellation_token);
+      }
+      // Unknown token (already delivered or cancelled): a no-op, as in StateFun.
+      continue;
+    }
+    if (d.delay_ms < 0) {
+      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
+                  "delayed message with a negative delay");
+      continue;
+    }
+    if (auto problem = check_target(st, d.target); !problem.empty()) {
+      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}}, problem);
+      continue;
+    }
+    if (!d.cancellation_token.empty()) {
+      bool pending_in_store = false;
+      if (!tokens_cancelled.count(d.cancellation_token)) {
+        auto found = st->cfg.store->find_token(kg, sender, d.cancellation_token);
+        pending_in_store = found && *found;
+      }
+      if (tokens_added.count(d.cancellation_token) || pending_in_store) {
+        dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
+                    "cancellation token '" + d.cancellation_token
+                      + "' is already pending for " + sender.to_string());
+        continue;
+      }
+      tokens_added.insert(d.cancellation_token);
+    }
+    state::delayed_record r;
+    r.kg = kg;
+    r.due_ms = wall_ms() + d.delay_ms;
+    r.seq = st->cfg.store->next_seq();
+    r.sender = sender;
+    r.token = d.cancellation_token;
+    r.target = d.target;
+    r.argument = d.argument;
+    wb.put_delayed(r);
+    if (!earliest || r.due_ms < *earliest)
+      earliest = r.due_ms;
+    added.push_back(std::move(r));
+  }
+}
+
+void apply_egress(const state_ptr& st, state::write_batch& wb, const address& source,
+                  std::vector<protocol::egress_message>& egresses) {
+  for (auto& eg : egresses) {
+    address pseudo{{eg.egress_namespace, eg.egress_type}, ""};
+    auto id = eg.egress_id();
+    if (id != io::playground_egress_id || !st->cfg.egress) {
+      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
+                  "unknown egress '" + id + "'");
+      continue;
+    }
+    auto rec = io::decode_egress_record(eg.argument);
+    if (!rec) {
+      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
+                  rec.err().message);
+      continue;
+    }
+    if (auto s = st->cfg.egress->push(std::move(*rec)); !s)
+      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
+                  s.err().message);
+  }
+}
+
+void put_changes(const state_ptr& st, state::write_batch& wb, const address& a,
+                 const std::vector<state_change>& changes) {
+  auto kg = st->kg_of(a);
+  for (auto& [name, value] : changes) {
+    if (value)
+      wb.put_state(kg, a, name, *value);
+    else
+      wb.delete_state(kg, a, name);
+  }
+}
+
+void completed(const state_ptr& st, const address& a, std::uint32_t n) {
+  st->stats.invocations_completed += n;
+  st->stats.pending_invocations -= std::min<std::uint64_t>(st->stats.pending_invocations, n);
+  auto it = st->live.find(a);
+  if (it == st->live.end())
+    return;
+  auto& e = it->second;
+  e.pending -= std::min<std::uint64_t>(e.pending, n);
+  e.last_active = mono_ms();
+  release_deferred(e);
+}
+
+void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
+  state::write_batch wb;
+  std::vector<envelope> out;
+  // 1. Outgoing messages.
+  for (auto& m : fx.outgoing) {
+    protocol::invocation inv{fx.source, std::move(m.argument)};
+    if (auto problem = check_target(st, m.target); !problem.empty()) {
+      dead_letter(st, wb, fx.source, m.target, {std::move(inv)}, problem);
+      continue;
+    }
+    out.push_back(envelope{std::move(m.target), std::move(inv)});
+  }
+  // 2. Delayed messages, in list order.
+  std::optional<std::int64_t> earliest;
+  apply_delayed(self, st, wb, fx.source, fx.delayed, earliest);
+  // 3. Egress records.
+  apply_egress(st, wb, fx.source, fx.egresses);
+  // 4. State mutations.
+  put_changes(st, wb, fx.source, fx.changes);
+  commit(st, wb);
+  for (auto& env : out)
+    route(self, st, std::move(env));
+  if (earliest)
+    arm_timer(self, st, *earliest);
+  completed(st, fx.source, fx.completed);
+}
+
+void on_failure(const state_ptr& st, failure& f) {
+  state::write_batch wb;
+  auto n = static_cast<std::uint32_t>(f.invocations.size());
+  put_changes(st, wb, f.source, f.changes);
+  dead_letter(st, wb, f.source, f.source, std::move(f.invocations), f.reason);
+  commit(st, wb);
+  completed(st, f.source, n);
+}
+
+void sweep(caf::event_based_actor* self, const state_ptr& st) {
+  if (st->frozen)
+    return;
+  auto now = mono_ms();
+  std::vector<std::pair<std::int64_t, address>> idle;
+  for (auto& [a, e] : st->live)
+    if (e.pending == 0)
+      idle.emplace_back(e.last_active, a);
+  size_t excess = st->live.size() > st->cfg.max_live ? st->live.size() - st->cfg.max_live : 0;
+  std::sort(idle.begin(), idle.end());
+  for (auto& [last, a] : idle) {
+    if (excess == 0 && now - last < st->cfg.idle.count())
+      break;
+    auto it = st->live.find(a);
+    self->send(it->second.actor, stop_atom::value);
+    st->live.erase(it);
+    if (excess > 0)
+      --excess;
+  }
+  self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
+}
+
+void maybe_finish_freeze(const state_ptr& st) {
+  if (!st->frozen || st->freeze_done || st->collects_pending > 0
+      || st->markers_seen + 1 < st->cfg.partitions)
+    return;
+  st->freeze_done = true;
+  state::write_batch wb;
+  for (auto& e : st->inbox) {
+    if (e.invocations.empty())
+      continue;
+    e.seq = st->cfg.store->next_seq();
+    wb.put_inbox(e);
+  }
+  commit(st, wb);
+  if (auto s = st->cfg.store->sync(); !s)
+    log(st, "sync failed: " + s.err().message);
+  for (auto& [a, e] : st->live)
+    for (auto& rp : e.deferred)
+      rp.deliver(caf::ok_atom::value);
+  st->live.clear();
+  size_t n = 0;
+  for (auto& e : st->inbox)
+    n += e.invocations.size();
+  if (n > 0)
+    log(st, "persisted " + std::to_string(n) + " unfinished message(s) for the next start");
+  st->freeze_rp.deliver(caf::ok_atom::value);
+}
+
+void start(caf::event_based_actor* self, const state_ptr& st) {
+  auto specs = st->cfg.store->load_specs();
+  if (specs)
+    st->specs = std::move(*specs);
+  else
+    log(st, "cannot load state specs: " + specs.err().message);
+  auto inbox = st->cfg.store->inbox();
+  if (!inbox) {
+    log(st, "cannot read the inbox: " + inbox.err().message);
+  } else if (!inbox->empty()) {
+    state::write_batch wb;
+    for (auto& e : *inbox)
+      wb.delete_inbox(e.kg, e.seq);
+    commit(st, wb);
+    for (auto& e : *inbox)
+      for (auto& inv : e.invocations)
+        route(self, st, envelope{e.target, std::move(inv)});
+  }
+  rearm(self, st);
+  self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
+}
+
+} // namespace
+
+caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg) {
+  auto st = std::make_shared<partition_state>();
+  st->kg_begin = protocol::first_key_group(cfg.id, cfg.max_key_groups, cfg.partitions);
+  st->kg_end = protocol::first_key_group(cfg.id + 1, cfg.max_key_groups, cfg.partitions);
+  st->stats.partition = cfg.id;
+  st->cfg = std::move(cfg);
+  return {
+    [=](peers_atom, std::vector<caf::actor>& peers) {
+      st->peers = std::move(peers);
+      return caf::ok_atom::value;
+    },
+    [=](start_atom) {
+      start(self, st);
+      return caf::ok_atom::value;
+    },
+    [=](ingress_atom, envelope& env) -> caf::result<caf::ok_atom> {
+      auto rp = self->make_response_promise();
+      deliver_local(self, st, std::move(env), &rp);
+      return rp;
+    },
+    [=](route_atom, envelope& env) { deliver_local(self, st, std::move(env), nullptr); },
+    [=](effects_atom, effects& fx) { on_effects(self, st, fx); },
+    [=](failed_atom, failure& f) { on_failure(st, f); },
+    [=](register_atom, protocol::function_type& type, spec_list& reported) {
+      auto& known = st->specs[type];
+      auto merged = known;
+      if (auto s = register_specs(merged, reported); !s)
+        return registration{false, {}, s.err().message};
+      if (merged.size() != known.size()) {
+        state::write_batch wb;
+        wb.put_specs(type, merged);
+        commit(st, wb);
+        known = merged;
+      }
+      return registration{true, known, {}};
+    },
+    [=](tick_atom) {
+      if (!st->frozen)
+        fire_delayed(self, st);
+    },
+    [=](sweep_atom) { sweep(self, st); },
+    [=](freeze_atom) -> caf::result<caf::ok_atom> {
+      st->freeze_rp = self->make_response_promise();
+      if (st->frozen)
+        return st->freeze_rp;
+      st->frozen = true;
+      for (std::uint32_t p = 0; p < st->peers.size(); ++p)
+        if (p != st->cfg.id)
+          self->send(st->peers[p], marker_atom::value, st->cfg.id);
+      st->collects_pending = st->live.size();
+      for (auto& [a, e] : st->live) {
+        auto target = a;
+        self->request(e.actor, caf::infinite, collect_atom::value)
+          .then(
+            [=](std::vector<protocol::invocation>& invs) {
+              st->inbox.push_back({st->kg_of(target), 0, target, std::move(invs)});
+              st->collects_pending--;
+              maybe_finish_freeze(st);
+            },
+            [=](caf::error&) {
+              st->collects_pending--;
+              maybe_finish_freeze(st);
+            });
+      }
+      maybe_finish_freeze(st);
+      return st->freeze_rp;
+    },
+    [=](marker_atom, std::uint32_t) {
+      st->markers_seen++;
+      maybe_finish_freeze(st);
+    },
+    [=](deadlist_atom, std::uint64_t limit) -> dead_letter_list {
+      auto r = st->cfg.store->dead_letters(limit);
+      if (!r) {
+        log(st, "cannot read dead letters: " + r.err().message);
+        return {};
+      }
+      return std::move(*r);
+    },
+    [=](replay_atom, std::uint16_t kg, std::uint64_t seq) -> std::int64_t {
+      auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);
+      if (!d || !*d)
+        return -1;
+      auto& letter = **d;
+      if (letter.target.id.empty() || letter.invocations.empty())
+        return -2; // an egress record or a bad cancellation: nothing to re-deliver
+      state::write_batch wb;
+      wb.delete_dead_letter(letter.kg, letter.seq);
+      commit(st, wb);
+      auto n = static_cast<std::int64_t>(letter.invocations.size());
+      for (auto& inv : letter.invocations)
+        route(self, st, envelope{letter.target, std::move(inv)});
+      return n;
+    },
+    [=](drop_atom, std::uint16_t kg, std::uint64_t seq) -> bool {
+      auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);
+      if (!d || !*d)
+        return false;
+      state::write_batch wb;
+      wb.delete_dead_letter(key_group{kg}, seq);
+      commit(st, wb);
+      return true;
+    },
+    [=](stats_atom) {
+      auto s = st->stats;
+      s.live_addresses = st->live.size();
+      return s;
+    },
+  };
+}
+
+} // namespace hearth::actors

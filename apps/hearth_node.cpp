@@ -1,0 +1,187 @@
+// hearth-node: one Hearth node. Loads a module.yaml, opens the partitions'
+// stores under --data-dir, serves the playground ingress/egress the module
+// declares and the admin API, and runs until SIGTERM or SIGINT, when it
+// persists everything unfinished and exits 0.
+//
+// Exit codes: 0 clean shutdown, 1 runtime failure (storage, ports), 2 bad
+// command line or module.yaml.
+
+#include "actors/node.hpp"
+#include "apps/http_apis.hpp"
+#include "io/function_client.hpp"
+#include "io/http_server.hpp"
+#include "io/module.hpp"
+#include "io/playground.hpp"
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <thread>
+
+using namespace hearth;
+
+namespace {
+
+struct settings {
+  std::uint32_t partitions = std::max(1u, std::thread::hardware_concurrency());
+  std::uint32_t max_key_groups = 128;
+  std::uint64_t max_body_bytes = 32ull << 20;
+  unsigned ingress_threads = 64;
+  std::uint64_t idle_ms = 60'000;
+  std::uint64_t max_live = 100'000;
+};
+
+[[noreturn]] void die(int code, const std::string& msg) {
+  std::cerr << "hearth-node: " << msg << std::endl;
+  std::exit(code);
+}
+
+std::uint64_t number(const std::string& key, const std::string& value, std::uint64_t lo,
+                     std::uint64_t hi) {
+  try {
+    size_t used = 0;
+    auto v = std::stoull(value, &used);
+    if (used == value.size() && v >= lo && v <= hi && value[0] != '-')
+      return v;
+  } catch (...) {
+  }
+  die(2, "--set " + key + "=" + value + ": expected an integer in [" + std::to_string(lo) + ", "
+           + std::to_string(hi) + "]");
+}
+
+settings parse_settings(const std::vector<std::string>& sets) {
+  settings s;
+  for (auto& kv : sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      die(2, "--set " + kv + ": expected key=value");
+    auto key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    if (key == "partitions")
+      s.partitions = static_cast<std::uint32_t>(number(key, value, 1, 1024));
+    else if (key == "max_key_groups")
+      s.max_key_groups = static_cast<std::uint32_t>(number(key, value, 1, 65536));
+    else if (key == "ingress.max_body_bytes")
+      s.max_body_bytes = number(key, value, 1, 1ull << 31);
+    else if (key == "ingress.threads")
+      s.ingress_threads = static_cast<unsigned>(number(key, value, 1, 4096));
+    else if (key == "passivation.idle_ms")
+      s.idle_ms = number(key, value, 1, 1ull << 40);
+    else if (key == "passivation.max_live")
+      s.max_live = number(key, value, 1, 1ull << 32);
+    else
+      die(2, "--set " + kv + ": unknown setting '" + key
+               + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
+                 "passivation.idle_ms, passivation.max_live)");
+  }
+  if (s.partitions > s.max_key_groups)
+    die(2, "--set partitions=" + std::to_string(s.partitions)
+             + ": cannot exceed max_key_groups=" + std::to_string(s.max_key_groups));
+  return s;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hearth-node: a stateful-functions runtime speaking StateFun's remote protocol"};
+  std::string module_path, data_dir = "hearth-data", bind = "127.0.0.1";
+  int admin_port = 8081;
+  std::vector<std::string> sets;
+  app.add_option("--module", module_path, "module.yaml to load")->required();
+  app.add_option("--data-dir", data_dir, "directory of the node's state")->capture_default_str();
+  app.add_option("--admin-port", admin_port, "admin HTTP API port (0: any free port)")
+    ->capture_default_str()
+    ->check(CLI::Range(0, 65535));
+  app.add_option("--bind", bind, "address the HTTP servers listen on")->capture_default_str();
+  app.add_option("--set", sets, "setting key=value (repeatable)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  auto loaded = io::load_module(module_path);
+  if (!loaded)
+    die(2, loaded.err().message);
+  auto module = std::make_shared<const io::module_config>(std::move(*loaded));
+  auto s = parse_settings(sets);
+
+  // Signals are taken by sigwait in main; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  caf::actor_system sys{cfg};
+
+  io::curl_client_options copts;
+  for (auto& ep : module->endpoints)
+    copts.max_host_connections = std::max<long>(copts.max_host_connections, ep.transport.pool_size);
+  std::shared_ptr<io::function_client> client = io::make_curl_client(copts);
+  std::shared_ptr<io::topic_queues> egress;
+  if (module->egress)
+    egress = std::make_shared<io::topic_queues>(*module->egress);
+
+  actors::node_options nopts;
+  nopts.data_dir = data_dir;
+  nopts.partitions = s.partitions;
+  nopts.max_key_groups = s.max_key_groups;
+  nopts.idle = std::chrono::milliseconds{s.idle_ms};
+  nopts.max_live = s.max_live;
+  auto started = actors::node::start(sys, nopts, module, client, egress);
+  if (!started)
+    die(started.err().code == errc::conflict ? 2 : 1, started.err().message);
+  auto& node = **started;
+
+  std::unique_ptr<io::http_server> ingress_srv, egress_srv, admin_srv;
+  std::string ready = "hearth-node ready";
+  auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
+                   io::http_handler h, std::uint64_t max_body) {
+    io::http_server_options o;
+    o.bind = bind;
+    o.port = port;
+    o.name = name;
+    o.max_body_bytes = max_body;
+    o.threads = std::string{name} == "ingress" ? s.ingress_threads : 8;
+    auto srv = io::start_http_server(o, std::move(h));
+    if (!srv) {
+      node.shutdown();
+      client->shutdown();
+      die(1, srv.err().message);
+    }
+    slot = std::move(*srv);
+    std::cerr << "hearth-node: " << name << " listening on " << bind << ":" << slot->port()
+              << std::endl;
+    ready += std::string{" "} + name + "=" + bind + ":" + std::to_string(slot->port());
+  };
+  if (module->ingress)
+    serve(ingress_srv, "ingress", module->ingress->port, apps::ingress_api(node), s.max_body_bytes);
+  if (module->egress)
+    serve(egress_srv, "egress", module->egress->port, apps::egress_api(egress), 1 << 20);
+  serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node), 1 << 20);
+  std::cerr << "hearth-node: " << module->endpoints.size() << " endpoint(s), " << s.partitions
+            << " partition(s), " << s.max_key_groups << " key groups, data in " << data_dir
+            << std::endl;
+  std::cerr << ready << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "hearth-node: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down"
+            << std::endl;
+  if (ingress_srv)
+    ingress_srv->stop();
+  node.shutdown();
+  client->shutdown();
+  if (egress_srv)
+    egress_srv->stop();
+  admin_srv->stop();
+  started->reset();
+  std::cerr << "hearth-node: stopped" << std::endl;
+  return 0;
+}

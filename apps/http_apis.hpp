@@ -1,0 +1,25 @@
+#pragma once
+
+// The HTTP faces of a node: the playground ingress and egress, and the admin
+// API. Each returns a handler for io::start_http_server; handlers run on the
+// HTTP server's threads and call the node's blocking entry points.
+
+#include "actors/node.hpp"
+#include "io/http_server.hpp"
+#include "io/playground.hpp"
+
+#include <memory>
+
+namespace hearth::apps {
+
+/// PUT/POST /<namespace>/<type>/<id>; 200 once accepted, JSON errors otherwise.
+io::http_handler ingress_api(actors::node& n);
+
+/// GET /<topic> pops one record: 200 payload, 404 empty, 405 unknown topic.
+io::http_handler egress_api(std::shared_ptr<io::topic_queues> queues);
+
+/// GET /health, GET /dead-letters, POST /dead-letters/<id>/replay,
+/// DELETE /dead-letters/<id>.
+io::http_handler admin_api(actors::node& n);
+
+} // namespace hearth::apps

@@ -1,0 +1,232 @@
+#include "io/function_client.hpp"
+#include "io/retry_policy.hpp"
+#include "protocol/codec.hpp"
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace hearth::io {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct transfer {
+  function_request req;
+  completion done;
+  retry_policy policy;
+  int attempt = 0;
+  std::string last_error;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::string response;
+  bool too_large = false;
+
+  transfer(function_request r, completion d, millis max_backoff)
+    : req(std::move(r)), done(std::move(d)),
+      policy(req.transport.call, clock::now(), max_backoff) {}
+};
+
+size_t on_write(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<transfer*>(user);
+  size_t bytes = size * n;
+  if (t->response.size() + bytes > t->req.transport.payload_max_bytes) {
+    t->too_large = true;
+    return 0; // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  t->response.append(data, bytes);
+  return bytes;
+}
+
+class curl_client final : public function_client {
+public:
+  explicit curl_client(curl_client_options opts) : opts_(opts) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, opts_.max_host_connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_host_connections);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~curl_client() override {
+    shutdown();
+    curl_multi_cleanup(multi_);
+  }
+
+  void invoke(function_request req, completion done) override {
+    auto t = std::make_unique<transfer>(std::move(req), std::move(done), opts_.max_backoff);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopping_)
+        return;
+      incoming_.push_back(std::move(t));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopping_)
+        return;
+      stopping_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  void run() {
+    for (;;) {
+      std::deque<std::unique_ptr<transfer>> fresh;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        if (stopping_)
+          break;
+        fresh.swap(incoming_);
+      }
+      for (auto& t : fresh)
+        start(std::move(t));
+      auto now = clock::now();
+      while (!waiting_.empty() && waiting_.begin()->first <= now) {
+        auto t = std::move(waiting_.begin()->second);
+        waiting_.erase(waiting_.begin());
+        start(std::move(t));
+      }
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+        if (msg->msg == CURLMSG_DONE)
+          finish(msg->easy_handle, msg->data.result);
+      }
+      int timeout = 1000;
+      if (!waiting_.empty()) {
+        auto wait = std::chrono::duration_cast<millis>(waiting_.begin()->first - clock::now());
+        timeout = static_cast<int>(std::clamp<long long>(wait.count(), 0, 1000));
+      }
+      curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+    }
+    // Drop whatever is open; see the contract in function_client.hpp.
+    for (auto& [easy, t] : active_) {
+      curl_multi_remove_handle(multi_, easy);
+      release(*t);
+    }
+    active_.clear();
+    waiting_.clear();
+  }
+
+  void release(transfer& t) {
+    if (t.easy)
+      curl_easy_cleanup(t.easy);
+    if (t.headers)
+      curl_slist_free_all(t.headers);
+    t.easy = nullptr;
+    t.headers = nullptr;
+  }
+
+  void start(std::unique_ptr<transfer> t) {
+    auto left = t->policy.remaining(clock::now());
+    if (left < millis{1}) {
+      error err{errc::unavailable, "call budget spent: " + t->last_error};
+      complete(std::move(t), std::move(err));
+      return;
+    }
+    t->response.clear();
+    t->too_large = false;
+    CURL* e = curl_easy_init();
+    t->easy = e;
+    t->headers = curl_slist_append(t->headers, "Content-Type: application/octet-stream");
+    t->headers = curl_slist_append(t->headers, "Accept: application/octet-stream");
+    t->headers = curl_slist_append(t->headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_URL, t->req.url.c_str());
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "hearth");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+    auto connect = std::min(left, t->req.transport.connect);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, connect.count())));
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, static_cast<long>(std::max<long long>(
+                                              1, t->req.transport.pool_ttl.count() / 1000)));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    curl_multi_add_handle(multi_, e);
+    active_.emplace(e, std::move(t));
+  }
+
+  void finish(CURL* easy, CURLcode code) {
+    auto it = active_.find(easy);
+    if (it == active_.end())
+      return;
+    auto t = std::move(it->second);
+    active_.erase(it);
+    curl_multi_remove_handle(multi_, easy);
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    release(*t);
+    t->attempt++;
+    if (t->too_large) {
+      error err{errc::too_large, "response exceeds payload_max_bytes ("
+                                   + std::to_string(t->req.transport.payload_max_bytes) + ")"};
+      complete(std::move(t), std::move(err));
+      return;
+    }
+    if (code == CURLE_OK && status >= 200 && status < 300) {
+      auto decoded = protocol::decode_from_function(t->response);
+      if (decoded) {
+        complete(std::move(t), std::move(*decoded));
+        return;
+      }
+      t->last_error = "malformed response: " + decoded.err().message;
+    } else if (code == CURLE_OK) {
+      t->last_error = "HTTP " + std::to_string(status);
+    } else {
+      t->last_error = curl_easy_strerror(code);
+    }
+    auto wait = t->policy.backoff(t->attempt - 1, clock::now());
+    if (!wait) {
+      error err{errc::unavailable, "no successful answer within the call budget of "
+                                     + std::to_string(t->req.transport.call.count()) + " ms after "
+                                     + std::to_string(t->attempt) + " attempt(s); last: "
+                                     + t->last_error};
+      complete(std::move(t), std::move(err));
+      return;
+    }
+    waiting_.emplace(clock::now() + *wait, std::move(t));
+  }
+
+  void complete(std::unique_ptr<transfer> t, result<protocol::from_function> r) {
+    function_reply reply{std::move(r), t->attempt};
+    t->done(std::move(reply));
+  }
+
+  curl_client_options opts_;
+  CURLM* multi_ = nullptr;
+  std::thread thread_;
+  std::mutex mtx_;
+  bool stopping_ = false;
+  std::deque<std::unique_ptr<transfer>> incoming_;
+  std::map<CURL*, std::unique_ptr<transfer>> active_;
+  std::multimap<clock::time_point, std::unique_ptr<transfer>> waiting_;
+};
+
+} // namespace
+
+std::unique_ptr<function_client> make_curl_client(curl_client_options opts) {
+  return std::make_unique<curl_client>(opts);
+}
+
+} // namespace hearth::io

@@ -1,0 +1,62 @@
+#pragma once
+
+// io::function_client: sends a ToFunction to a remote function and delivers the
+// decoded FromFunction, retrying within the call budget.
+//
+// Contract: invoke() is thread-safe and never blocks; `done` is called exactly
+// once, on one of the client's I/O threads (never on the caller's), and must
+// return quickly (post a message, nothing more). After shutdown() returns, no
+// callback runs any more; calls still open are dropped without a callback.
+
+#include "io/module.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/result.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace hearth::io {
+
+/// One call: where, what, and with which transport options.
+struct function_request {
+  std::string url;
+  std::string body; // serialized ToFunction
+  transport_options transport;
+};
+
+/// Outcome of a call: the decoded response, or errc::unavailable with the last
+/// cause ("HTTP 500", "connection refused", "malformed response") and the
+/// number of attempts, or errc::too_large when the response exceeds
+/// payload_max_bytes.
+struct function_reply {
+  result<protocol::from_function> response = error{errc::unavailable, "not sent"};
+  int attempts = 0;
+};
+
+using completion = std::function<void(function_reply)>;
+
+class function_client {
+public:
+  virtual ~function_client() = default;
+
+  /// Starts a call; see the contract above.
+  virtual void invoke(function_request req, completion done) = 0;
+
+  /// Stops the I/O threads. Idempotent.
+  virtual void shutdown() = 0;
+};
+
+/// Options of the libcurl client.
+struct curl_client_options {
+  /// Largest number of connections per host (the endpoints' largest pool_size).
+  long max_host_connections = 1024;
+  /// Cap on one backoff wait.
+  std::chrono::milliseconds max_backoff{1000};
+};
+
+/// The libcurl multi-interface client with its own I/O thread and keep-alive
+/// connection pool.
+std::unique_ptr<function_client> make_curl_client(curl_client_options opts = {});
+
+} // namespace hearth::io

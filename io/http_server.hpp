@@ -1,0 +1,61 @@
+#pragma once
+
+// io::http_server: a small HTTP/1.1 server (cpp-httplib underneath) that hands
+// every request to one handler. Handlers run on the server's own thread pool,
+// never on a CAF scheduler thread, and may block (that is how the ingress
+// applies back-pressure).
+
+#include "protocol/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace hearth::io {
+
+struct http_request {
+  std::string method;
+  std::string path;          // decoded path, without the query
+  std::string content_type;  // empty when absent
+  std::string body;
+  std::function<std::string(const std::string&)> header; // header lookup, "" when absent
+};
+
+struct http_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+/// A JSON error answer: {"error": message}.
+http_response json_error(int status, const std::string& message);
+
+/// A JSON answer from serialized JSON text.
+http_response json_ok(std::string json_text, int status = 200);
+
+using http_handler = std::function<http_response(const http_request&)>;
+
+struct http_server_options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;                 // 0: any free port
+  std::uint64_t max_body_bytes = 32ull << 20; // larger bodies get 413
+  unsigned threads = 64;                  // concurrent requests being handled
+  std::string name = "http";              // for log lines
+};
+
+class http_server {
+public:
+  virtual ~http_server() = default;
+  /// The port actually bound.
+  virtual std::uint16_t port() const = 0;
+  /// Stops accepting and waits for the server thread. Idempotent.
+  virtual void stop() = 0;
+};
+
+/// Binds and starts serving on a background thread. Fails with errc::io when
+/// the address cannot be bound.
+result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
+                                                       http_handler handler);
+
+} // namespace hearth::io

@@ -1,0 +1,95 @@
+#include "io/playground.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace hearth::io {
+
+result<protocol::address> parse_ingress_path(const std::string& path) {
+  // Exactly three non-empty segments.
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  if (path.empty() || path[0] != '/')
+    return error{errc::malformed, "path must be /<namespace>/<type>/<id>"};
+  pos = 1;
+  while (pos <= path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string::npos)
+      next = path.size();
+    parts.push_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  if (parts.size() != 3)
+    return error{errc::malformed,
+                 "path '" + path + "' must be /<namespace>/<type>/<id> (three segments)"};
+  for (auto& p : parts)
+    if (p.empty())
+      return error{errc::malformed, "path '" + path + "' has an empty segment"};
+  return protocol::address{{parts[0], parts[1]}, parts[2]};
+}
+
+result<std::string> ingress_type_name(const std::string& content_type) {
+  static const std::string vnd = "application/vnd.";
+  if (content_type.rfind(vnd, 0) != 0)
+    return std::string{"io.statefun.types/string"};
+  auto t = content_type.substr(vnd.size());
+  if (auto semi = t.find(';'); semi != std::string::npos)
+    t.resize(semi);
+  while (!t.empty() && t.back() == ' ')
+    t.pop_back();
+  auto slash = t.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == t.size()
+      || t.find('/', slash + 1) != std::string::npos)
+    return error{errc::malformed, "Content-Type typename '" + t
+                                    + "' must be '<namespace>/<name>'"};
+  return t;
+}
+
+result<egress_record> decode_egress_record(const protocol::typed_value& v) {
+  if (v.type_name != playground_record_type)
+    return error{errc::malformed, "the playground egress accepts only " + std::string{playground_record_type}
+                                    + " values, got '" + v.type_name + "'"};
+  auto j = nlohmann::json::parse(v.value, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("topic") || !j["topic"].is_string()
+      || !j.contains("payload"))
+    return error{errc::malformed, "egress record must be JSON {\"topic\": string, \"payload\": ...}"};
+  egress_record rec;
+  rec.topic = j["topic"].get<std::string>();
+  rec.payload = j["payload"].is_string() ? j["payload"].get<std::string>() : j["payload"].dump();
+  return rec;
+}
+
+topic_queues::topic_queues(const playground_egress_spec& spec, size_t capacity)
+  : capacity_(capacity) {
+  for (auto& t : spec.topics)
+    queues_[t];
+}
+
+status topic_queues::push(egress_record rec) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = queues_.find(rec.topic);
+  if (it == queues_.end())
+    return error{errc::unknown, "unknown egress topic '" + rec.topic + "'"};
+  if (it->second.size() >= capacity_)
+    return error{errc::too_large, "egress topic '" + rec.topic + "' is full ("
+                                    + std::to_string(capacity_) + " records)"};
+  it->second.push_back(std::move(rec.payload));
+  return ok();
+}
+
+std::optional<std::string> topic_queues::pop(const std::string& topic) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = queues_.find(topic);
+  if (it == queues_.end() || it->second.empty())
+    return std::nullopt;
+  auto s = std::move(it->second.front());
+  it->second.pop_front();
+  return s;
+}
+
+size_t topic_queues::size(const std::string& topic) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = queues_.find(topic);
+  return it == queues_.end() ? 0 : it->second.size();
+}
+
+} // namespace hearth::io

@@ -1,0 +1,438 @@
+#include "state/store.hpp"
+
+#include "protocol/codec.hpp"
+
+#include <lmdb.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+namespace hearth::state {
+
+using protocol::address;
+using protocol::key_group;
+
+// -- write_batch --------------------------------------------------------------
+
+void write_batch::put_state(key_group kg, const address& a, const std::string& name,
+                            const stored_value& v) {
+  ops_.emplace_back(state_key(kg, a, name), encode(v));
+}
+
+void write_batch::delete_state(key_group kg, const address& a, const std::string& name) {
+  ops_.emplace_back(state_key(kg, a, name), std::nullopt);
+}
+
+void write_batch::put_specs(const protocol::function_type& type,
+                            const std::vector<protocol::state_spec>& specs) {
+  ops_.emplace_back(specs_key(type), protocol::encode_specs(specs));
+}
+
+void write_batch::put_delayed(const delayed_record& d) {
+  ops_.emplace_back(delayed_key(d.kg, d.due_ms, d.seq), encode(d));
+  if (!d.token.empty()) {
+    std::string ref;
+    put_u64(ref, static_cast<std::uint64_t>(d.due_ms));
+    put_u64(ref, d.seq);
+    ops_.emplace_back(token_key(d.kg, d.sender, d.token), std::move(ref));
+  }
+}
+
+void write_batch::delete_delayed(const delayed_record& d) {
+  ops_.emplace_back(delayed_key(d.kg, d.due_ms, d.seq), std::nullopt);
+  if (!d.token.empty())
+    ops_.emplace_back(token_key(d.kg, d.sender, d.token), std::nullopt);
+}
+
+void write_batch::put_dead_letter(const dead_letter& d) {
+  ops_.emplace_back(dead_letter_key(d.kg, d.seq), encode(d));
+}
+
+void write_batch::delete_dead_letter(key_group kg, std::uint64_t seq) {
+  ops_.emplace_back(dead_letter_key(kg, seq), std::nullopt);
+}
+
+void write_batch::put_inbox(const inbox_entry& e) {
+  ops_.emplace_back(inbox_key(e.kg, e.seq), encode(e));
+}
+
+void write_batch::delete_inbox(key_group kg, std::uint64_t seq) {
+  ops_.emplace_back(inbox_key(kg, seq), std::nullopt);
+}
+
+// -- store --------------------------------------------------------------------
+
+namespace {
+
+/// Translates an LMDB return code into a project error.
+error lmdb_error(const char* what, int rc) {
+  return error{errc::io, std::string{"LMDB "} + what + ": " + mdb_strerror(rc)};
+}
+
+MDB_val val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string_view view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+} // namespace
+
+struct store::impl {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+
+  ~impl() {
+    if (env)
+      mdb_env_close(env);
+  }
+
+  /// Runs `fn(txn)` in a read transaction.
+  template <class F>
+  auto read(F fn) -> decltype(fn(static_cast<MDB_txn*>(nullptr))) {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0)
+      return lmdb_error("begin read", rc);
+    auto r = fn(txn);
+    mdb_txn_abort(txn);
+    return r;
+  }
+
+  /// Visits every (key, value) with `prefix`, starting at `from` (>= prefix),
+  /// until `fn` returns false.
+  int scan(MDB_txn* txn, std::string_view prefix, std::string_view from,
+           const std::function<bool(std::string_view, std::string_view)>& fn) {
+    MDB_cursor* cur = nullptr;
+    if (int rc = mdb_cursor_open(txn, dbi, &cur); rc != 0)
+      return rc;
+    MDB_val k = val(from), v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+      auto key = view(k);
+      if (!starts_with(key, prefix) || !fn(key, view(v)))
+        break;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+};
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::~store() = default;
+
+result<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return error{errc::io, "cannot create " + dir + ": " + ec.message()};
+  auto p = std::make_unique<impl>();
+  if (int rc = mdb_env_create(&p->env); rc != 0)
+    return lmdb_error("env create", rc);
+  mdb_env_set_mapsize(p->env, opts.map_size);
+  int rc = mdb_env_open(p->env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
+  if (rc != 0)
+    return error{errc::io, "cannot open LMDB environment " + dir + ": " + mdb_strerror(rc)};
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(p->env, nullptr, 0, &txn)) != 0)
+    return lmdb_error("begin", rc);
+  if ((rc = mdb_dbi_open(txn, nullptr, 0, &p->dbi)) != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("dbi open", rc);
+  }
+  // Format version: written on creation, checked on every open.
+  auto fkey = meta_key("format");
+  MDB_val k = val(fkey), v;
+  rc = mdb_get(txn, p->dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    std::string fv;
+    put_u64(fv, format_version);
+    MDB_val nv = val(fv);
+    rc = mdb_put(txn, p->dbi, &k, &nv, 0);
+  } else if (rc == 0) {
+    if (v.mv_size != 8 || get_u64(view(v)) != format_version) {
+      mdb_txn_abort(txn);
+      return error{errc::conflict, dir + " holds an unsupported storage format version"};
+    }
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("format check", rc);
+  }
+  std::uint64_t seq = 0;
+  auto skey = meta_key("seq");
+  MDB_val sk = val(skey), sv;
+  if (mdb_get(txn, p->dbi, &sk, &sv) == 0 && sv.mv_size == 8)
+    seq = get_u64(view(sv));
+  if ((rc = mdb_txn_commit(txn)) != 0)
+    return lmdb_error("commit", rc);
+  std::unique_ptr<store> s{new store(std::move(p))};
+  s->seq_ = seq;
+  return s;
+}
+
+status store::commit(const write_batch& batch) {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn); rc != 0)
+    return lmdb_error("begin write", rc);
+  for (auto& [key, value] : batch.ops()) {
+    MDB_val k = val(key);
+    int rc;
+    if (value) {
+      MDB_val v = val(*value);
+      rc = mdb_put(txn, impl_->dbi, &k, &v, 0);
+    } else {
+      rc = mdb_del(txn, impl_->dbi, &k, nullptr);
+      if (rc == MDB_NOTFOUND)
+        rc = 0;
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return lmdb_error("write", rc);
+    }
+  }
+  std::string seq;
+  put_u64(seq, seq_);
+  auto skey = meta_key("seq");
+  MDB_val sk = val(skey), sv = val(seq);
+  if (int rc = mdb_put(txn, impl_->dbi, &sk, &sv, 0); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("write", rc);
+  }
+  if (int rc = mdb_txn_commit(txn); rc != 0)
+    return lmdb_error("commit", rc);
+  return ok();
+}
+
+status store::sync() {
+  if (int rc = mdb_env_sync(impl_->env, 1); rc != 0)
+    return lmdb_error("sync", rc);
+  return ok();
+}
+
+result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> store::load_specs() {
+  using map_t = std::map<protocol::function_type, std::vector<protocol::state_spec>>;
+  return impl_->read([&](MDB_txn* txn) -> result<map_t> {
+    map_t out;
+    std::optional<error> bad;
+    auto prefix = space_prefix(key_space::specs);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      // key: specs | u32 len | ns | u32 len | name
+      auto rest = k.substr(1);
+      auto take = [&](std::string& out_s) {
+        if (rest.size() < 4)
+          return false;
+        std::uint32_t n = 0;
+        for (int i = 0; i < 4; ++i)
+          n = (n << 8) | static_cast<unsigned char>(rest[i]);
+        if (rest.size() < 4 + n)
+          return false;
+        out_s.assign(rest.substr(4, n));
+        rest.remove_prefix(4 + n);
+        return true;
+      };
+      protocol::function_type t;
+      auto specs = protocol::decode_specs(v);
+      if (!take(t.ns) || !take(t.name) || !specs) {
+        bad = error{errc::io, "corrupt spec record"};
+        return false;
+      }
+      out.emplace(std::move(t), std::move(*specs));
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("scan specs", rc);
+    if (bad)
+      return *bad;
+    return out;
+  });
+}
+
+result<std::map<std::string, stored_value>> store::load_states(key_group kg, const address& a) {
+  using map_t = std::map<std::string, stored_value>;
+  return impl_->read([&](MDB_txn* txn) -> result<map_t> {
+    map_t out;
+    std::optional<error> bad;
+    auto prefix = state_prefix(kg, a);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      auto sv = decode_stored_value(v);
+      if (!sv) {
+        bad = sv.err();
+        return false;
+      }
+      out.emplace(std::string{k.substr(prefix.size())}, std::move(*sv));
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("scan state", rc);
+    if (bad)
+      return *bad;
+    return out;
+  });
+}
+
+result<std::vector<delayed_record>> store::due_delayed(std::uint32_t kg_begin, std::uint32_t kg_end,
+                                                       std::int64_t now_ms, size_t limit) {
+  using vec_t = std::vector<delayed_record>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    std::optional<error> bad;
+    for (auto g = kg_begin; g < kg_end && out.size() < limit; ++g) {
+      key_group kg{static_cast<std::uint16_t>(g)};
+      auto prefix = group_prefix(key_space::delayed, kg);
+      int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+        if (static_cast<std::int64_t>(get_u64(k.substr(3))) > now_ms || out.size() >= limit)
+          return false;
+        auto d = decode_delayed(k, v);
+        if (!d) {
+          bad = d.err();
+          return false;
+        }
+        out.push_back(std::move(*d));
+        return true;
+      });
+      if (rc != 0)
+        return lmdb_error("scan delayed", rc);
+      if (bad)
+        return *bad;
+    }
+    return out;
+  });
+}
+
+result<std::optional<std::int64_t>> store::next_due(std::uint32_t kg_begin, std::uint32_t kg_end) {
+  using opt_t = std::optional<std::int64_t>;
+  return impl_->read([&](MDB_txn* txn) -> result<opt_t> {
+    opt_t best;
+    for (auto g = kg_begin; g < kg_end; ++g) {
+      auto prefix = group_prefix(key_space::delayed, key_group{static_cast<std::uint16_t>(g)});
+      int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view) {
+        if (k.size() >= 11) {
+          auto due = static_cast<std::int64_t>(get_u64(k.substr(3)));
+          if (!best || due < *best)
+            best = due;
+        }
+        return false; // only the first (earliest) key of each group
+      });
+      if (rc != 0)
+        return lmdb_error("scan delayed", rc);
+    }
+    return best;
+  });
+}
+
+result<std::optional<delayed_record>> store::find_token(key_group kg, const address& sender,
+                                                        const std::string& token) {
+  using opt_t = std::optional<delayed_record>;
+  return impl_->read([&](MDB_txn* txn) -> result<opt_t> {
+    auto tkey = token_key(kg, sender, token);
+    MDB_val k = val(tkey), v;
+    int rc = mdb_get(txn, impl_->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+      return opt_t{};
+    if (rc != 0)
+      return lmdb_error("get token", rc);
+    if (v.mv_size != 16)
+      return error{errc::io, "corrupt token record"};
+    auto ref = view(v);
+    auto dkey = delayed_key(kg, static_cast<std::int64_t>(get_u64(ref)), get_u64(ref.substr(8)));
+    MDB_val dk = val(dkey), dv;
+    rc = mdb_get(txn, impl_->dbi, &dk, &dv);
+    if (rc == MDB_NOTFOUND)
+      return opt_t{};
+    if (rc != 0)
+      return lmdb_error("get delayed", rc);
+    auto d = decode_delayed(dkey, view(dv));
+    if (!d)
+      return d.err();
+    return opt_t{std::move(*d)};
+  });
+}
+
+result<std::vector<dead_letter>> store::dead_letters(size_t limit) {
+  using vec_t = std::vector<dead_letter>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    std::optional<error> bad;
+    auto prefix = space_prefix(key_space::dead_letter);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      if (out.size() >= limit)
+        return false;
+      auto d = decode_dead_letter(k, v);
+      if (!d) {
+        bad = d.err();
+        return false;
+      }
+      out.push_back(std::move(*d));
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("scan dead letters", rc);
+    if (bad)
+      return *bad;
+    return out;
+  });
+}
+
+result<std::optional<dead_letter>> store::find_dead_letter(key_group kg, std::uint64_t seq) {
+  using opt_t = std::optional<dead_letter>;
+  return impl_->read([&](MDB_txn* txn) -> result<opt_t> {
+    auto key = dead_letter_key(kg, seq);
+    MDB_val k = val(key), v;
+    int rc = mdb_get(txn, impl_->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+      return opt_t{};
+    if (rc != 0)
+      return lmdb_error("get dead letter", rc);
+    auto d = decode_dead_letter(key, view(v));
+    if (!d)
+      return d.err();
+    return opt_t{std::move(*d)};
+  });
+}
+
+result<std::vector<inbox_entry>> store::inbox() {
+  using vec_t = std::vector<inbox_entry>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    std::optional<error> bad;
+    auto prefix = space_prefix(key_space::inbox);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      auto e = decode_inbox(k, v);
+      if (!e) {
+        bad = e.err();
+        return false;
+      }
+      out.push_back(std::move(*e));
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("scan inbox", rc);
+    if (bad)
+      return *bad;
+    return out;
+  });
+}
+
+result<size_t> store::count(key_space space) {
+  return impl_->read([&](MDB_txn* txn) -> result<size_t> {
+    size_t n = 0;
+    auto prefix = space_prefix(space);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("count", rc);
+    return n;
+  });
+}
+
+} // namespace hearth::state

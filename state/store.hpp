@@ -1,0 +1,119 @@
+#pragma once
+
+// hearth::state::store: the durable state of one partition (one LMDB
+// environment): state values, registered specs, delayed messages and their
+// cancellation tokens, dead letters, and the shutdown inbox.
+//
+// Threading: one owner at a time (the partition actor). The environment is
+// opened with MDB_NOTLS, so the owner may move between OS threads between
+// calls; every transaction begins and ends inside one call.
+//
+// Durability: commits use MDB_NOSYNC. A committed write survives a crash of
+// the process (the kernel holds the pages); sync() makes it survive a crash of
+// the machine and is called at shutdown and periodically. Crash-consistent
+// checkpoints are built on top of this store, not by fsync per write.
+
+#include "state/format.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hearth::state {
+
+/// Options of a store; owned by the partition that opens it.
+struct store_options {
+  /// Maximum size of the memory map (LMDB map size), bytes.
+  size_t map_size = size_t{1} << 34; // 16 GiB of address space, grows on disk lazily
+};
+
+/// A group of writes committed atomically by store::commit.
+class write_batch {
+public:
+  void put_state(protocol::key_group kg, const protocol::address& a, const std::string& name,
+                 const stored_value& v);
+  void delete_state(protocol::key_group kg, const protocol::address& a, const std::string& name);
+  void put_specs(const protocol::function_type& type,
+                 const std::vector<protocol::state_spec>& specs);
+  void put_delayed(const delayed_record& d);
+  void delete_delayed(const delayed_record& d);
+  void put_dead_letter(const dead_letter& d);
+  void delete_dead_letter(protocol::key_group kg, std::uint64_t seq);
+  void put_inbox(const inbox_entry& e);
+  void delete_inbox(protocol::key_group kg, std::uint64_t seq);
+
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+  /// (key, value); an absent value deletes the key.
+  using op = std::pair<std::string, std::optional<std::string>>;
+  const std::vector<op>& ops() const { return ops_; }
+
+private:
+  std::vector<op> ops_;
+};
+
+/// The LMDB-backed store of one partition.
+class store {
+public:
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Opens or creates the environment in directory `dir` (created if missing).
+  /// Fails with errc::io when LMDB cannot open it, errc::conflict when the
+  /// directory holds another format version.
+  static result<std::unique_ptr<store>> open(const std::string& dir, store_options opts = {});
+
+  /// Commits all writes of `batch` in one transaction. Fails with errc::io
+  /// (MDB_MAP_FULL and disk errors name the cause); nothing is written then.
+  status commit(const write_batch& batch);
+
+  /// Flushes committed writes to disk (fsync).
+  status sync();
+
+  /// A fresh sequence number for delayed messages, dead letters and inbox
+  /// entries. Numbers are unique within this store across restarts.
+  std::uint64_t next_seq() { return ++seq_; }
+
+  /// All registered specs, per function type.
+  result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> load_specs();
+
+  /// The stored values of address `a`, by state name.
+  result<std::map<std::string, stored_value>> load_states(protocol::key_group kg,
+                                                          const protocol::address& a);
+
+  /// Delayed messages of key groups [kg_begin, kg_end) due at or before
+  /// `now_ms`, oldest first per key group, at most `limit`.
+  result<std::vector<delayed_record>> due_delayed(std::uint32_t kg_begin, std::uint32_t kg_end,
+                                                  std::int64_t now_ms, size_t limit);
+
+  /// Earliest due time among key groups [kg_begin, kg_end); nullopt when none.
+  result<std::optional<std::int64_t>> next_due(std::uint32_t kg_begin, std::uint32_t kg_end);
+
+  /// The pending delayed message of `sender` with `token`, if any.
+  result<std::optional<delayed_record>> find_token(protocol::key_group kg,
+                                                   const protocol::address& sender,
+                                                   const std::string& token);
+
+  /// Dead letters, oldest first within each key group, at most `limit`.
+  result<std::vector<dead_letter>> dead_letters(size_t limit);
+  result<std::optional<dead_letter>> find_dead_letter(protocol::key_group kg, std::uint64_t seq);
+
+  /// Inbox entries (messages persisted at the last shutdown).
+  result<std::vector<inbox_entry>> inbox();
+
+  /// Number of keys in a key space; for tests and metrics.
+  result<size_t> count(key_space space);
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+  std::uint64_t seq_ = 0;
+};
+
+} // namespace hearth::state
