@@ -1,0 +1,136 @@
+#include "io/module.hpp"
+#include "io/playground.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace hearth;
+using namespace hearth::io;
+
+namespace {
+const char* good = R"(kind: io.statefun.endpoints.v2/http
+spec:
+  functions: com.example/*
+  urlPathTemplate: http://127.0.0.1:8000/{function.name}
+  maxNumBatchRequests: 50
+  transport:
+    type: io.statefun.transports.v1/async
+    call: 30s
+    connect: 2 sec
+---
+kind: io.statefun.endpoints.v2/http
+spec:
+  functions: com.example/special
+  urlPathTemplate: http://127.0.0.1:9000/special
+---
+kind: io.statefun.playground.v1/ingress
+spec:
+  port: 8090
+---
+kind: io.statefun.playground.v1/egress
+spec:
+  port: 8091
+  topics: [out, more]
+)";
+
+std::string error_of(const std::string& yaml) {
+  auto r = parse_module(yaml, "m.yaml");
+  REQUIRE(!r);
+  return r.err().message;
+}
+} // namespace
+
+TEST_CASE("a StateFun module loads with endpoints, ingress and egress") {
+  auto m = parse_module(good, "m.yaml");
+  REQUIRE(m);
+  REQUIRE(m->endpoints.size() == 2);
+  auto& ep = m->endpoints[0];
+  CHECK(ep.wildcard());
+  CHECK(ep.max_batch == 50);
+  CHECK(ep.transport.call == std::chrono::seconds{30});
+  CHECK(ep.transport.connect == std::chrono::seconds{2});
+  CHECK(m->find_endpoint({"com.example", "special"}) == &m->endpoints[1]);
+  CHECK(m->find_endpoint({"com.example", "cart"}) == &ep);
+  CHECK(m->find_endpoint({"com.other", "cart"}) == nullptr);
+  CHECK(ep.url_for({"com.example", "cart"}) == "http://127.0.0.1:8000/cart");
+  CHECK(m->ingress->port == 8090);
+  CHECK(m->egress->topics.size() == 2);
+}
+
+TEST_CASE("defaults follow StateFun's async transport") {
+  auto m = parse_module("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/b\n"
+                        "  urlPathTemplate: http://h/\n",
+                        "m.yaml");
+  REQUIRE(m);
+  CHECK(m->endpoints[0].max_batch == 1000);
+  CHECK(m->endpoints[0].transport.call == std::chrono::minutes{2});
+  CHECK(m->endpoints[0].transport.payload_max_bytes == 32u << 20);
+}
+
+TEST_CASE("malformed modules name the file, the line and the field") {
+  CHECK(error_of("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/*\n")
+        == "m.yaml:3: field 'spec.urlPathTemplate': is missing");
+  CHECK(error_of("kind: io.statefun.bogus/thing\nspec: {}\n").find("m.yaml:1: field 'kind'")
+        == 0);
+  CHECK(error_of("kind: io.statefun.kafka.v1/ingress\nspec: {id: a/b}\n").find("not supported")
+        != std::string::npos);
+  CHECK(error_of("kind: [unclosed\n").find("m.yaml:") == 0);
+  CHECK(error_of(std::string{good} + "---\nkind: io.statefun.endpoints.v2/http\nspec:\n"
+                                     "  functions: com.example/*\n  urlPathTemplate: http://x/\n")
+          .find("already served")
+        != std::string::npos);
+  CHECK(error_of("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a*/b\n"
+                 "  urlPathTemplate: http://h/\n")
+          .find("spec.functions")
+        != std::string::npos);
+  CHECK(error_of("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/b\n"
+                 "  urlPathTemplate: http://h/\n  transport:\n    call: 0s\n")
+          .find("m.yaml:6: field 'spec.transport.call'")
+        == 0);
+  CHECK(error_of("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/b\n"
+                 "  urlPathTemplate: http://h/\n  maxNumBatchRequests: lots\n")
+          .find("spec.maxNumBatchRequests")
+        != std::string::npos);
+  CHECK(error_of("kind: io.statefun.playground.v1/egress\nspec:\n  topics: []\n")
+          .find("spec.topics")
+        != std::string::npos);
+  CHECK(error_of("version: \"3.0\"\nmodule: {}\n").find("legacy") != std::string::npos);
+}
+
+TEST_CASE("durations parse like Flink's TimeUtils") {
+  CHECK(*parse_duration("2m") == std::chrono::minutes{2});
+  CHECK(*parse_duration("1 min") == std::chrono::minutes{1});
+  CHECK(*parse_duration("10 sec") == std::chrono::seconds{10});
+  CHECK(*parse_duration("1minute") == std::chrono::minutes{1});
+  CHECK(*parse_duration("250") == std::chrono::milliseconds{250});
+  CHECK(!parse_duration("0s"));
+  CHECK(!parse_duration("fast"));
+  CHECK(!parse_duration("5 fortnights"));
+}
+
+TEST_CASE("playground ingress paths and content types") {
+  auto a = parse_ingress_path("/com.example/cart/alice");
+  REQUIRE(a);
+  CHECK(a->to_string() == "com.example/cart/alice");
+  CHECK(!parse_ingress_path("/com.example/cart"));
+  CHECK(!parse_ingress_path("/a/b/c/d"));
+  CHECK(!parse_ingress_path("/a//c"));
+  CHECK(*ingress_type_name("") == "io.statefun.types/string");
+  CHECK(*ingress_type_name("text/plain") == "io.statefun.types/string");
+  CHECK(*ingress_type_name("application/vnd.com.example/AddToCart") == "com.example/AddToCart");
+  CHECK(!ingress_type_name("application/vnd.noslash"));
+}
+
+TEST_CASE("egress records are decoded and queued per topic, bounded") {
+  playground_egress_spec spec{0, {"out"}};
+  topic_queues q{spec, 2};
+  auto rec = decode_egress_record({playground_record_type, true, R"({"topic":"out","payload":"hi"})"});
+  REQUIRE(rec);
+  REQUIRE(q.push(*rec));
+  REQUIRE(q.push(*rec));
+  CHECK(q.push(*rec).err().code == errc::too_large);
+  CHECK(q.push({"nope", "x"}).err().code == errc::unknown);
+  CHECK(*q.pop("out") == "hi");
+  CHECK(q.size("out") == 1);
+  CHECK(!decode_egress_record({"other/type", true, "{}"}));
+  CHECK(!decode_egress_record({playground_record_type, true, "not json"}));
+}
