@@ -12,13 +12,13 @@ const SLACK_MS = 20;
 let fns;
 let node;
 let dataDir;
-let module;
+let moduleYaml;
 
 before(async () => {
   fns = await startTestFunctions();
   dataDir = h.makeTempDir('hearth-delayed-');
-  module = h.testModule({ port: fns.port });
-  node = await h.startNode({ module, dataDir });
+  moduleYaml = h.testModule({ port: fns.port });
+  node = await h.startNode({ module: moduleYaml, dataDir });
 });
 
 after(async () => {
@@ -97,7 +97,7 @@ test('delayed messages and state survive a graceful restart', { timeout: 240000 
   assert.equal(code, 0, `exit code after SIGTERM\n${node.stderr().slice(-4000)}`);
   assert.equal(deliveries('r4').length, 0, 'delivered before the restart: shutdown took longer than the delay');
 
-  node = await h.startNode({ module, dataDir });
+  node = await h.startNode({ module: moduleYaml, dataDir });
   const [got] = await delivered('r4');
   assert.ok(got.at - sent.at >= 4000 - SLACK_MS, `delivered ${got.at - sent.at} ms after sendAfter(4000)`);
   assert.equal(got.value, 'after restart');

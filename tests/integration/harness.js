@@ -19,6 +19,16 @@ const STDERR_LIMIT = 4 * 1024 * 1024;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Resolves with the promise's value, or with 'timeout' after ms; the timer
+// never keeps the process alive.
+function withTimeout(promise, ms) {
+  let timer;
+  const expired = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 function nodeBinary() {
   const bin = process.env.HEARTH_NODE || path.join(REPO_ROOT, 'build', 'bin', 'hearth-node');
   if (!fs.existsSync(bin)) {
@@ -71,7 +81,7 @@ async function cleanup() {
       return;
     }
     const exited = exitPromise(child);
-    const result = await Promise.race([exited, sleep(STOP_TIMEOUT_MS).then(() => 'timeout')]);
+    const result = await withTimeout(exited, STOP_TIMEOUT_MS);
     if (result === 'timeout') {
       try {
         process.kill(child.pid, 'SIGKILL');
@@ -172,8 +182,7 @@ async function startNode(options) {
           // exited meanwhile
         }
       }
-      const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
-      const result = await Promise.race([s.exited, timer]);
+      const result = await withTimeout(s.exited, STOP_TIMEOUT_MS);
       if (result === 'timeout') {
         try {
           process.kill(child.pid, 'SIGKILL');
@@ -229,8 +238,7 @@ async function startNode(options) {
 // with code 'timeout' if it is still running after timeoutMs.
 async function runNode(options, timeoutMs = 30000) {
   const s = spawnNode(options);
-  const timer = sleep(timeoutMs).then(() => 'timeout');
-  const result = await Promise.race([s.exited, timer]);
+  const result = await withTimeout(s.exited, timeoutMs);
   if (result === 'timeout') {
     try {
       process.kill(s.child.pid, 'SIGKILL');
