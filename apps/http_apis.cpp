@@ -1,5 +1,7 @@
 #include "apps/http_apis.hpp"
 
+#include "protocol/primitives.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace hearth::apps {
@@ -68,7 +70,13 @@ io::http_handler ingress_api(actors::node& n) {
     auto type_name = io::ingress_type_name(req.content_type);
     if (!type_name)
       return io::json_error(400, type_name.err().message);
-    auto s = n.deliver(*target, protocol::typed_value{*type_name, true, req.body});
+    // A body without a vnd typename is text: it becomes a proper
+    // io.statefun.types/string value, which every SDK's asString() reads.
+    // With an explicit typename the bytes pass through untouched.
+    auto value = req.content_type.rfind("application/vnd.", 0) == 0
+                   ? protocol::typed_value{*type_name, true, req.body}
+                   : protocol::make_string(req.body);
+    auto s = n.deliver(*target, std::move(value));
     if (!s)
       return io::json_error(status_of(s.err().code), s.err().message);
     return io::json_ok(R"({"status":"accepted"})" "\n");
