@@ -143,6 +143,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     live_entry le;
     le.max_batch = ep->max_batch;
     le.actor = self->spawn<caf::lazy_init>(address_actor, std::move(acfg));
+    self->monitor(le.actor);
     it = st->live.emplace(env.target, std::move(le)).first;
   }
   auto& e = it->second;
@@ -450,6 +451,25 @@ void start(caf::event_based_actor* self, const state_ptr& st) {
 
 caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg) {
   auto st = std::make_shared<partition_state>();
+  // Address actors stop normally when passivated or collected. Any other end
+  // is a defect: forget the actor so the address gets a fresh one, and answer
+  // the ingress requests it held back.
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (msg.reason == caf::exit_reason::normal || msg.reason == caf::exit_reason::user_shutdown
+        || !msg.reason)
+      return;
+    for (auto it = st->live.begin(); it != st->live.end(); ++it) {
+      if (it->second.actor.address() != msg.source)
+        continue;
+      log(st, "address actor " + it->first.to_string()
+                + " failed: " + self->system().render(msg.reason));
+      st->stats.pending_invocations -= std::min(st->stats.pending_invocations, it->second.pending);
+      for (auto& rp : it->second.deferred)
+        rp.deliver(caf::ok_atom::value);
+      st->live.erase(it);
+      break;
+    }
+  });
   st->kg_begin = protocol::first_key_group(cfg.id, cfg.max_key_groups, cfg.partitions);
   st->kg_end = protocol::first_key_group(cfg.id + 1, cfg.max_key_groups, cfg.partitions);
   st->stats.partition = cfg.id;
