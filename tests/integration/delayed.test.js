@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const h = require('./harness');
 const { startTestFunctions } = require('../functions/servers');
 
-const SLACK_MS = 20;
+const SLACK_MS = 50;
 
 let fns;
 let node;

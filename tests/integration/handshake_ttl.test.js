@@ -8,7 +8,7 @@ const h = require('./harness');
 const { startTestFunctions } = require('../functions/servers');
 
 const TTL_MS = 3000;
-const SLACK_MS = 20;
+const SLACK_MS = 250;
 
 let fns;
 let node;

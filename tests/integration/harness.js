@@ -70,6 +70,13 @@ process.on('exit', () => {
   killLiveNodesNow();
   removeTempDirs();
 });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    killLiveNodesNow();
+    removeTempDirs();
+    process.exit(128 + os.constants.signals[signal]);
+  });
+}
 
 // Stops every node this process started (SIGKILL after a grace period) and
 // removes the temporary directories. Use as the `after` hook of a test file.
@@ -357,7 +364,7 @@ async function collectEgress(egress, topic, count, timeoutMs = 30000) {
       out.push(rec);
     }
     return out.length >= count;
-  }, timeoutMs, `${count} records on egress topic ${topic} (got ${out.length}: ${JSON.stringify(out)})`);
+  }, timeoutMs, () => `${count} records on egress topic ${topic} (got ${out.length}: ${JSON.stringify(out)})`);
   return out;
 }
 
