@@ -43,7 +43,8 @@ struct partition_state {
   std::vector<caf::actor> peers;
   std::map<protocol::function_type, spec_list> specs;
   std::unordered_map<address, live_entry> live;
-  std::optional<std::int64_t> wake_at; // wall ms of the earliest armed tick
+  std::optional<std::int64_t> wake_at; // wall ms the current tick is armed for
+  std::uint64_t timer_gen = 0;         // only the tick of this generation counts
   partition_stats stats;
 
   // Shutdown.
@@ -186,6 +187,9 @@ std::string check_target(const state_ptr& st, const address& a) {
   return {};
 }
 
+/// Arms the delayed-message timer for `due` unless it is armed for an earlier
+/// time. A re-armed timer makes the tick already scheduled stale: it still
+/// arrives but is ignored (its generation is old), so ticks never pile up.
 void arm_timer(caf::event_based_actor* self, const state_ptr& st, std::int64_t due) {
   if (st->frozen)
     return;
@@ -193,7 +197,7 @@ void arm_timer(caf::event_based_actor* self, const state_ptr& st, std::int64_t d
     return;
   st->wake_at = due;
   auto delay = std::max<std::int64_t>(0, due - wall_ms());
-  self->delayed_send(self, std::chrono::milliseconds{delay}, tick_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds{delay}, tick_atom::value, ++st->timer_gen);
 }
 
 void rearm(caf::event_based_actor* self, const state_ptr& st) {
@@ -207,9 +211,10 @@ void rearm(caf::event_based_actor* self, const state_ptr& st) {
 }
 
 void fire_delayed(caf::event_based_actor* self, const state_ptr& st) {
+  // The current tick is consumed; rearm() below arms the next one, even when
+  // this tick came a little early and nothing was due yet.
+  st->wake_at.reset();
   auto now = wall_ms();
-  if (st->wake_at && *st->wake_at <= now)
-    st->wake_at.reset();
   auto due = st->cfg.store->due_delayed(st->kg_begin, st->kg_end, now, delayed_scan_limit);
   if (!due) {
     log(st, "cannot read delayed messages: " + due.err().message);
@@ -504,8 +509,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       }
       return registration{true, known, {}};
     },
-    [=](tick_atom) {
-      if (!st->frozen)
+    [=](tick_atom, std::uint64_t gen) {
+      if (!st->frozen && gen == st->timer_gen)
         fire_delayed(self, st);
     },
     [=](sweep_atom) { sweep(self, st); },
