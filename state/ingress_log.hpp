@@ -1,0 +1,118 @@
+#pragma once
+
+// state::ingress_log: the node's durable log of accepted ingress messages.
+// A message is acknowledged to its sender only once it is in the log and the
+// log is fsynced, so a crash never loses an acknowledged message; after a
+// restore the log is re-read from the position recorded by the checkpoint.
+// Format: docs/storage.md, "Ingress log".
+//
+// Threading: append(), read() and trim() are called by one owner at a time
+// (the log writer thread, or a test); ingress_writer adds group commit for
+// many producer threads.
+
+#include "protocol/messages.hpp"
+#include "protocol/result.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hearth::state {
+
+/// One ingress message as logged.
+struct ingress_record {
+  std::uint64_t offset = 0;    // assigned by append()
+  std::int64_t time_ms = 0;    // when it was accepted
+  std::string idempotency_key; // empty: none
+  protocol::address target;
+  protocol::typed_value value;
+};
+
+struct ingress_log_options {
+  /// A segment is closed and a new one started beyond this size.
+  std::uint64_t segment_bytes = 64ull << 20;
+  /// fsync after each append (off only in tests of throughput).
+  bool sync = true;
+};
+
+class ingress_log {
+public:
+  ~ingress_log();
+  ingress_log(const ingress_log&) = delete;
+  ingress_log& operator=(const ingress_log&) = delete;
+
+  /// Opens or creates the log in `dir`. A torn record at the end of the last
+  /// segment (a crash during a write) is cut off; anything else that fails its
+  /// checksum is errc::io naming the file and offset.
+  static result<std::unique_ptr<ingress_log>> open(const std::string& dir,
+                                                   ingress_log_options opts = {});
+
+  /// Assigns consecutive offsets to `records`, writes them in one write and
+  /// fsyncs. Returns the offset of the first. On failure nothing is
+  /// acknowledged and the log is left as it was.
+  result<std::uint64_t> append(std::vector<ingress_record>& records);
+
+  /// Records with offset >= `from`, at most `max`, in order.
+  result<std::vector<ingress_record>> read(std::uint64_t from, size_t max);
+
+  /// Deletes segments whose records all have offsets < `before`.
+  status trim(std::uint64_t before);
+
+  /// The offset the next appended record will get.
+  std::uint64_t next_offset() const { return next_; }
+
+  /// The lowest offset still stored.
+  std::uint64_t first_offset() const;
+
+private:
+  struct segment {
+    std::uint64_t first = 0;
+    std::string path;
+    std::uint64_t bytes = 0;
+  };
+  ingress_log() = default;
+  status roll();
+
+  std::string dir_;
+  ingress_log_options opts_;
+  std::vector<segment> segments_;
+  int fd_ = -1; // the last segment, open for append
+  std::uint64_t next_ = 0;
+};
+
+/// Group commit in front of an ingress_log: any number of threads submit
+/// records; one writer thread appends whatever has gathered in one write and
+/// one fsync, then completes every submission of that group.
+class ingress_writer {
+public:
+  explicit ingress_writer(std::unique_ptr<ingress_log> log);
+  ~ingress_writer();
+
+  /// Queues `rec`; the future yields its offset once durable, or the error.
+  std::future<result<std::uint64_t>> submit(ingress_record rec);
+
+  /// Stops the writer thread after the queued records are written.
+  void stop();
+
+  /// Number of appends (fsyncs) done; for tests and metrics.
+  std::uint64_t groups() const;
+
+private:
+  void run();
+
+  std::unique_ptr<ingress_log> log_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::pair<ingress_record, std::promise<result<std::uint64_t>>>> queue_;
+  bool stopping_ = false;
+  std::uint64_t groups_ = 0;
+  std::thread thread_;
+};
+
+} // namespace hearth::state
