@@ -26,6 +26,24 @@
 //   test/flaky    state `count` (int). Throws while `flaky.failing` is true
 //                 (the SDK answers 500), otherwise counts {label}s.
 //   test/pinger   {target} sends "ping" to test/recorder:<target>.
+//   test/gate     state `count` (int). Like test/counter ({label} increments,
+//                 {op:"get"} only reads), but while the test holds the gate
+//                 of an id (gates.close(id)) its invocations wait until
+//                 gates.open(id). Records arrivals, the invocations waiting
+//                 at the gate, the labels applied and the executions in
+//                 flight per id.
+//   test/effects  state `count` (int). {op, tag, ...} increments the count,
+//                 then produces one bad effect chosen by `op` followed by
+//                 good ones: "unknown-type" sends to nowhere/thing,
+//                 "unknown-egress" emits to egress no.such/egress,
+//                 "duplicate-token" calls sendAfter twice with `token`
+//                 (values "first" and "second", to test/recorder:<tag>-delayed),
+//                 "undeclared-topic" emits a playground record for `topic`;
+//                 anything else ("fine") nothing bad. Then it always sends
+//                 "<op>:ok" to test/recorder:<tag>, and with `goodTopic` emits
+//                 {id,op,count} to that playground topic.
+//   test/inspector records every message as received: typename, raw bytes
+//                 (base64) and, for string values, what asString() reads.
 
 const http = require('node:http');
 const { Readable } = require('node:stream');
@@ -59,7 +77,8 @@ function listFor(map, key) {
   return map[key];
 }
 
-// Builds a StateFun instance with every test function bound to fresh records.
+// Builds a StateFun instance with every test function bound to fresh records
+// (and fresh gates for test/gate).
 //
 // opts.counterEgressTopic  playground egress topic for test/counter, or none
 // opts.ttlWriteMs          expireAfterWrite of test/ttl `seen` (default 2000)
@@ -72,7 +91,11 @@ function createTestStateFun(opts = {}) {
     recorder: { deliveries: {} },
     flaky: { failing: false, attempts: {}, processed: {} },
     pinger: { sent: {} },
+    gate: { arrivals: {}, blocked: {}, counts: {}, reads: {}, applied: {}, inflight: {}, maxInflight: {} },
+    effects: { calls: {} },
+    inspector: { received: {} },
   };
+  const gates = createGates();
   const statefun = new StateFun();
 
   statefun.bind({
@@ -182,7 +205,140 @@ function createTestStateFun(opts = {}) {
     },
   });
 
-  return { statefun, records };
+  statefun.bind({
+    typename: 'test/gate',
+    specs: [{ name: 'count', type: StateFun.intType() }],
+    async fn(context, message) {
+      const id = context.self.id;
+      const g = records.gate;
+      g.inflight[id] = (g.inflight[id] || 0) + 1;
+      g.maxInflight[id] = Math.max(g.maxInflight[id] || 0, g.inflight[id]);
+      try {
+        g.arrivals[id] = (g.arrivals[id] || 0) + 1;
+        const held = gates.held(id);
+        if (held) {
+          g.blocked[id] = (g.blocked[id] || 0) + 1;
+          try {
+            await held;
+          } finally {
+            g.blocked[id] -= 1;
+          }
+        }
+        const cmd = commandOf(message);
+        const current = context.storage.count || 0;
+        if (cmd.op === 'get') {
+          listFor(g.reads, id).push(current);
+          return;
+        }
+        const next = current + 1;
+        context.storage.count = next;
+        g.counts[id] = next;
+        listFor(g.applied, id).push(cmd.label === undefined ? null : cmd.label);
+      } finally {
+        g.inflight[id] -= 1;
+      }
+    },
+  });
+
+  statefun.bind({
+    typename: 'test/effects',
+    specs: [{ name: 'count', type: StateFun.intType() }],
+    fn(context, message) {
+      const id = context.self.id;
+      const cmd = commandOf(message);
+      const op = String(cmd.op || 'fine');
+      const tag = String(cmd.tag || id);
+      const count = (context.storage.count || 0) + 1;
+      context.storage.count = count;
+      listFor(records.effects.calls, id).push({ at: Date.now(), op, tag, count });
+
+      if (op === 'unknown-type') {
+        context.send(messageBuilder({ typename: 'nowhere/thing', id: tag, value: `${op}:lost` }));
+      } else if (op === 'unknown-egress') {
+        context.send(egressMessageBuilder({ typename: 'no.such/egress', value: `${op}:lost`, valueType: StateFun.stringType() }));
+      } else if (op === 'duplicate-token') {
+        const delayMs = cmd.delayMs ?? 300;
+        const target = `${tag}-delayed`;
+        context.sendAfter(delayMs, messageBuilder({ typename: 'test/recorder', id: target, value: 'first' }), cmd.token);
+        context.sendAfter(delayMs, messageBuilder({ typename: 'test/recorder', id: target, value: 'second' }), cmd.token);
+      } else if (op === 'undeclared-topic') {
+        context.send(egressMessageBuilder({
+          typename: PLAYGROUND_EGRESS,
+          value: { topic: String(cmd.topic), payload: `${op}:lost` },
+          valueType: EGRESS_RECORD,
+        }));
+      }
+
+      context.send(messageBuilder({ typename: 'test/recorder', id: tag, value: `${op}:ok` }));
+      if (cmd.goodTopic) {
+        context.send(egressMessageBuilder({
+          typename: PLAYGROUND_EGRESS,
+          value: { topic: String(cmd.goodTopic), payload: JSON.stringify({ id, op, count }) },
+          valueType: EGRESS_RECORD,
+        }));
+      }
+    },
+  });
+
+  statefun.bind({
+    typename: 'test/inspector',
+    fn(context, message) {
+      let asString;
+      if (message.isString()) {
+        try {
+          asString = message.asString();
+        } catch (e) {
+          asString = { error: String(e && e.message) };
+        }
+      }
+      let raw = null;
+      try {
+        raw = message.rawValueBytes.toString('base64');
+      } catch (e) {
+        raw = null;
+      }
+      listFor(records.inspector.received, context.self.id).push({
+        at: Date.now(),
+        typename: message.valueTypeName,
+        base64: raw,
+        asString,
+      });
+    },
+  });
+
+  return { statefun, records, gates };
+}
+
+// Per-id gates for test/gate. A closed gate holds every invocation of its id
+// until it is opened; ids without a closed gate pass straight through.
+function createGates() {
+  const closed = new Map();
+  return {
+    close(id) {
+      if (closed.has(id)) return;
+      let release;
+      const promise = new Promise((resolve) => {
+        release = resolve;
+      });
+      closed.set(id, { promise, release });
+    },
+    open(id) {
+      const g = closed.get(id);
+      if (!g) return;
+      closed.delete(id);
+      g.release();
+    },
+    openAll() {
+      for (const id of [...closed.keys()]) this.open(id);
+    },
+    isClosed(id) {
+      return closed.has(id);
+    },
+    held(id) {
+      const g = closed.get(id);
+      return g ? g.promise : null;
+    },
+  };
 }
 
 function decodeRequest(body) {
@@ -339,11 +495,12 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
 }
 
 // Starts the test functions on 127.0.0.1 (port 0 = any free port).
-// Returns the server handle (see serveStateFun) plus `records` and `statefun`.
+// Returns the server handle (see serveStateFun) plus `records`, `statefun`
+// and `gates` (the gates of test/gate).
 async function startTestFunctions(opts = {}) {
-  const { statefun, records } = createTestStateFun(opts);
+  const { statefun, records, gates } = createTestStateFun(opts);
   const server = await serveStateFun(statefun, { port: opts.port || 0 });
-  return Object.assign(server, { statefun, records });
+  return Object.assign(server, { statefun, records, gates });
 }
 
 module.exports = {

@@ -267,13 +267,17 @@ function tail(text, n = 4000) {
 
 // A module for the test functions served at 127.0.0.1:<port>, with a
 // playground ingress and (when topics are given) egress on free ports.
-function testModule({ port, functions = 'test/*', call = '60s', connect = '5s', egressTopics = [], ingress = true }) {
+// maxNumBatchRequests is written only when given.
+function testModule({
+  port, functions = 'test/*', call = '60s', connect = '5s', egressTopics = [], ingress = true, maxNumBatchRequests,
+}) {
   const docs = [
     [
       'kind: io.statefun.endpoints.v2/http',
       'spec:',
       `  functions: ${functions}`,
       `  urlPathTemplate: http://127.0.0.1:${port}/{function.name}`,
+      ...(maxNumBatchRequests === undefined ? [] : [`  maxNumBatchRequests: ${maxNumBatchRequests}`]),
       '  transport:',
       '    type: io.statefun.transports.v1/async',
       `    call: ${call}`,
