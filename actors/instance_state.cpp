@@ -86,10 +86,6 @@ status register_specs(std::vector<state_spec>& registered, const std::vector<sta
       return error{errc::conflict, "state '" + r.name + "' is already registered with type '"
                                      + it->type_name + "', the function now declares '"
                                      + r.type_name + "'"};
-    if (it->mode != r.mode || it->expire_after_ms != r.expire_after_ms)
-      return error{errc::conflict, "state '" + r.name
-                                     + "' is already registered with another expiration; "
-                                       "specs cannot change after registration"};
   }
   for (auto& r : reported) {
     auto it = std::find_if(registered.begin(), registered.end(),

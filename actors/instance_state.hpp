@@ -50,7 +50,8 @@ private:
 };
 
 /// Merges newly reported specs into `registered`. New names are added; a name
-/// already registered must keep its type and expiration (errc::conflict).
+/// already registered must keep its type (errc::conflict); its expiration
+/// stays as registered (specs cannot change after registration, as in StateFun).
 status register_specs(std::vector<protocol::state_spec>& registered,
                       const std::vector<protocol::state_spec>& reported);
 

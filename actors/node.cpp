@@ -3,6 +3,10 @@
 #include "actors/partition.hpp"
 #include "state/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,6 +23,12 @@ status check_layout(const node_options& opts) {
   fs::create_directories(opts.data_dir, ec);
   if (ec)
     return error{errc::io, "cannot create data dir " + opts.data_dir + ": " + ec.message()};
+  // One node per data dir: the lock is held until the process exits.
+  auto lock_path = (fs::path{opts.data_dir} / "LOCK").string();
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return error{errc::conflict, "data dir " + opts.data_dir
+                                   + " is in use by another hearth-node (" + lock_path + ")"};
   auto path = fs::path{opts.data_dir} / "LAYOUT";
   std::ostringstream want;
   want << "partitions=" << opts.partitions << "\nmax_key_groups=" << opts.max_key_groups << "\n";
@@ -150,6 +160,8 @@ result<dead_letter_list> node::dead_letters(size_t limit) {
 }
 
 result<size_t> node::replay(const std::string& id) {
+  if (stopping_)
+    return error{errc::unavailable, "the node is shutting down"};
   auto parsed = parse_id(id, opts_.max_key_groups);
   if (!parsed)
     return parsed.err();
@@ -161,6 +173,8 @@ result<size_t> node::replay(const std::string& id) {
     .receive([&](std::int64_t r) { n = r; }, [](caf::error&) {});
   if (n == -1)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
+  if (n == -3)
+    return error{errc::unavailable, "the node is shutting down"};
   if (n < 0)
     return error{errc::conflict, "dead letter '" + id
                                    + "' holds no message that can be re-delivered to a function"};

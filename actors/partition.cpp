@@ -27,6 +27,7 @@ std::int64_t mono_ms() {
 }
 
 constexpr size_t delayed_scan_limit = 10'000;
+constexpr std::int64_t max_delay_ms = 100LL * 365 * 24 * 3600 * 1000; // 100 years
 
 struct live_entry {
   caf::actor actor;
@@ -47,12 +48,18 @@ struct partition_state {
   std::uint64_t timer_gen = 0;         // only the tick of this generation counts
   partition_stats stats;
 
+  // Start-up: routes from peers that arrive before this partition re-delivered
+  // its own inbox wait here, so messages keep their order per target.
+  bool started = false;
+  std::vector<envelope> early;
+
   // Shutdown.
   bool frozen = false;
   bool freeze_done = false;
   std::uint32_t markers_seen = 0;
   size_t collects_pending = 0;
-  std::vector<state::inbox_entry> inbox;
+  std::vector<state::inbox_entry> collected; // batches taken back from address actors
+  std::vector<state::inbox_entry> inbox;     // messages routed while frozen
   caf::response_promise freeze_rp;
 
   key_group kg_of(const address& a) const {
@@ -69,11 +76,16 @@ void log(const state_ptr& st, const std::string& what) {
   std::cerr << "hearth-node: partition " << st->cfg.id << ": " << what << std::endl;
 }
 
-void commit(const state_ptr& st, const state::write_batch& wb) {
+/// Commits `wb`; false (and a log line) when the store refused it, in which
+/// case nothing of it was written.
+bool commit(const state_ptr& st, const state::write_batch& wb) {
   if (wb.empty())
-    return;
-  if (auto s = st->cfg.store->commit(wb); !s)
+    return true;
+  if (auto s = st->cfg.store->commit(wb); !s) {
     log(st, "storage write failed: " + s.err().message);
+    return false;
+  }
+  return true;
 }
 
 /// Records a dead letter under the key group of `owner` (an address of this partition).
@@ -169,11 +181,17 @@ void route(caf::event_based_actor* self, const state_ptr& st, envelope env) {
     return;
   }
   auto owner = st->owner_of(env.target);
-  if (owner == st->cfg.id)
+  if (owner == st->cfg.id && !st->started)
+    st->early.push_back(std::move(env));
+  else if (owner == st->cfg.id)
     deliver_local(self, st, std::move(env), nullptr);
   else
     self->send(st->peers[owner], route_atom::value, std::move(env));
 }
+
+/// Longest state name or cancellation token that fits in a key next to the
+/// longest address (LMDB keys are at most 511 bytes).
+constexpr size_t max_name_bytes = 511 - 3 - state::max_address_bytes;
 
 /// Validates an address produced by a function; empty string when fine.
 std::string check_target(const state_ptr& st, const address& a) {
@@ -218,13 +236,18 @@ void fire_delayed(caf::event_based_actor* self, const state_ptr& st) {
   auto due = st->cfg.store->due_delayed(st->kg_begin, st->kg_end, now, delayed_scan_limit);
   if (!due) {
     log(st, "cannot read delayed messages: " + due.err().message);
+    arm_timer(self, st, now + 1000);
     return;
   }
   if (!due->empty()) {
     state::write_batch wb;
     for (auto& d : *due)
       wb.delete_delayed(d);
-    commit(st, wb);
+    if (!commit(st, wb)) {
+      // Not deleted, so not sent: try again in a second rather than spin.
+      arm_timer(self, st, now + 1000);
+      return;
+    }
     for (auto& d : *due)
       route(self, st, envelope{d.target, protocol::invocation{d.sender, d.argument}});
   }
@@ -267,6 +290,16 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
                   "delayed message with a negative delay");
       continue;
     }
+    if (d.delay_ms > max_delay_ms) {
+      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
+                  "delayed message with a delay over " + std::to_string(max_delay_ms) + " ms");
+      continue;
+    }
+    if (d.cancellation_token.size() > max_name_bytes) {
+      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
+                  "cancellation token longer than " + std::to_string(max_name_bytes) + " bytes");
+      continue;
+    }
     if (auto problem = check_target(st, d.target); !problem.empty()) {
       dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}}, problem);
       continue;
@@ -300,8 +333,12 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
   }
 }
 
-void apply_egress(const state_ptr& st, state::write_batch& wb, const address& source,
-                  std::vector<protocol::egress_message>& egresses) {
+/// Validates egress messages; the valid records are returned, to be pushed
+/// only once the batch is committed.
+std::vector<io::egress_record> apply_egress(const state_ptr& st, state::write_batch& wb,
+                                            const address& source,
+                                            std::vector<protocol::egress_message>& egresses) {
+  std::vector<io::egress_record> out;
   for (auto& eg : egresses) {
     address pseudo{{eg.egress_namespace, eg.egress_type}, ""};
     auto id = eg.egress_id();
@@ -316,10 +353,14 @@ void apply_egress(const state_ptr& st, state::write_batch& wb, const address& so
                   rec.err().message);
       continue;
     }
-    if (auto s = st->cfg.egress->push(std::move(*rec)); !s)
+    if (!st->cfg.egress->has_topic(rec->topic)) {
       dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
-                  s.err().message);
+                  "unknown egress topic '" + rec->topic + "'");
+      continue;
+    }
+    out.push_back(std::move(*rec));
   }
+  return out;
 }
 
 void put_changes(const state_ptr& st, state::write_batch& wb, const address& a,
@@ -361,10 +402,24 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
   std::optional<std::int64_t> earliest;
   apply_delayed(self, st, wb, fx.source, fx.delayed, earliest);
   // 3. Egress records.
-  apply_egress(st, wb, fx.source, fx.egresses);
+  auto records = apply_egress(st, wb, fx.source, fx.egresses);
   // 4. State mutations.
   put_changes(st, wb, fx.source, fx.changes);
-  commit(st, wb);
+  if (!commit(st, wb)) {
+    // Nothing of the batch is durable: none of its effects may escape either.
+    log(st, "effects of a batch of " + fx.source.to_string() + " were dropped");
+    completed(st, fx.source, fx.completed);
+    return;
+  }
+  for (auto& rec : records)
+    if (auto s = st->cfg.egress->push(rec); !s) {
+      state::write_batch dl;
+      dead_letter(st, dl, fx.source, address{{"io.statefun.playground", "egress"}, ""},
+                  {protocol::invocation{fx.source, protocol::typed_value{io::playground_record_type,
+                                                                      true, rec.payload}}},
+                  s.err().message);
+      commit(st, dl);
+    }
   for (auto& env : out)
     route(self, st, std::move(env));
   if (earliest)
@@ -408,6 +463,12 @@ void maybe_finish_freeze(const state_ptr& st) {
       || st->markers_seen + 1 < st->cfg.partitions)
     return;
   st->freeze_done = true;
+  // Batches taken back from address actors were received before anything
+  // routed during the freeze, so they go first (sequence numbers order the inbox).
+  std::vector<state::inbox_entry> all = std::move(st->collected);
+  all.insert(all.end(), std::make_move_iterator(st->inbox.begin()),
+             std::make_move_iterator(st->inbox.end()));
+  st->inbox = std::move(all);
   state::write_batch wb;
   for (auto& e : st->inbox) {
     if (e.invocations.empty())
@@ -443,11 +504,17 @@ void start(caf::event_based_actor* self, const state_ptr& st) {
     state::write_batch wb;
     for (auto& e : *inbox)
       wb.delete_inbox(e.kg, e.seq);
-    commit(st, wb);
-    for (auto& e : *inbox)
-      for (auto& inv : e.invocations)
-        route(self, st, envelope{e.target, std::move(inv)});
+    if (commit(st, wb)) {
+      st->started = true; // own inbox first, then what peers sent meanwhile
+      for (auto& e : *inbox)
+        for (auto& inv : e.invocations)
+          route(self, st, envelope{e.target, std::move(inv)});
+    }
   }
+  st->started = true;
+  for (auto& env : st->early)
+    deliver_local(self, st, std::move(env), nullptr);
+  st->early.clear();
   rearm(self, st);
   self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
 }
@@ -489,14 +556,25 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       return caf::ok_atom::value;
     },
     [=](ingress_atom, envelope& env) -> caf::result<caf::ok_atom> {
+      if (st->freeze_done) // too late to be persisted: the sender must not count on it
+        return caf::make_error(caf::sec::request_receiver_down);
       auto rp = self->make_response_promise();
       deliver_local(self, st, std::move(env), &rp);
       return rp;
     },
-    [=](route_atom, envelope& env) { deliver_local(self, st, std::move(env), nullptr); },
+    [=](route_atom, envelope& env) {
+      if (!st->started)
+        st->early.push_back(std::move(env));
+      else
+        deliver_local(self, st, std::move(env), nullptr);
+    },
     [=](effects_atom, effects& fx) { on_effects(self, st, fx); },
     [=](failed_atom, failure& f) { on_failure(st, f); },
     [=](register_atom, protocol::function_type& type, spec_list& reported) {
+      for (auto& s : reported)
+        if (s.name.size() > max_name_bytes)
+          return registration{false, {}, "state name '" + s.name.substr(0, 40) + "...' is longer than "
+                                           + std::to_string(max_name_bytes) + " bytes"};
       auto& known = st->specs[type];
       auto merged = known;
       if (auto s = register_specs(merged, reported); !s)
@@ -528,7 +606,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         self->request(e.actor, caf::infinite, collect_atom::value)
           .then(
             [=](std::vector<protocol::invocation>& invs) {
-              st->inbox.push_back({st->kg_of(target), 0, target, std::move(invs)});
+              st->collected.push_back({st->kg_of(target), 0, target, std::move(invs)});
               st->collects_pending--;
               maybe_finish_freeze(st);
             },
@@ -553,6 +631,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       return std::move(*r);
     },
     [=](replay_atom, std::uint16_t kg, std::uint64_t seq) -> std::int64_t {
+      if (st->frozen)
+        return -3; // shutting down
       auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);
       if (!d || !*d)
         return -1;

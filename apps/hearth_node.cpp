@@ -172,11 +172,20 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::cerr << "hearth-node: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down"
-            << std::endl;
+  std::cerr << "hearth-node: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", shutting down (again to stop at once)" << std::endl;
+  std::thread([signals] {
+    int again = 0;
+    sigwait(&signals, &again);
+    std::cerr << "hearth-node: stopped without persisting unfinished work" << std::endl;
+    std::_Exit(130);
+  }).detach();
+  // New work is refused first; the freeze then persists everything unfinished
+  // and answers the ingress requests held back by back-pressure, so the
+  // servers' threads are free when the servers stop.
+  node.shutdown();
   if (ingress_srv)
     ingress_srv->stop();
-  node.shutdown();
   client->shutdown();
   if (egress_srv)
     egress_srv->stop();

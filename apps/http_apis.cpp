@@ -117,7 +117,8 @@ io::http_handler admin_api(actors::node& n) {
       json list = json::array();
       for (auto& d : *all)
         list.push_back(to_json(d));
-      return io::json_ok(json{{"dead_letters", list}}.dump() + "\n");
+      return io::json_ok(
+        json{{"dead_letters", list}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     }
     if (req.path.rfind(dl + "/", 0) == 0) {
       auto rest = req.path.substr(dl.size() + 1);

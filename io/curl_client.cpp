@@ -184,7 +184,11 @@ private:
       complete(std::move(t), std::move(err));
       return;
     }
-    if (code == CURLE_OK && status >= 200 && status < 300) {
+    if (code == CURLE_OK && status >= 200 && status < 300 && t->response.empty()) {
+      // Every SDK answers with a body (even "no effects" encodes to bytes), so
+      // an empty 2xx is a misrouted call (wrong URL, a proxy), not a result.
+      t->last_error = "HTTP " + std::to_string(status) + " with an empty body";
+    } else if (code == CURLE_OK && status >= 200 && status < 300) {
       auto decoded = protocol::decode_from_function(t->response);
       if (decoded) {
         complete(std::move(t), std::move(*decoded));

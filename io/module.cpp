@@ -165,6 +165,7 @@ status parse_endpoint(const located& loc, const YAML::Node& doc, const YAML::Nod
     }
   }
   if (v1) {
+    ep.transport.call = std::chrono::minutes{1}; // endpoints.v1 is OkHttp: 1 min
     if (auto t = spec["timeouts"]) {
       YAML::Node wrapper;
       wrapper["timeouts"] = t;

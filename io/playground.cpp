@@ -4,7 +4,27 @@
 
 namespace hearth::io {
 
+namespace {
+/// True when `s` is well-formed UTF-8 (protobuf string fields require it).
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 4;
+    if (extra == 4 || i + extra >= s.size())
+      return false;
+    for (size_t k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
+        return false;
+    i += extra + 1;
+  }
+  return true;
+}
+} // namespace
+
 result<protocol::address> parse_ingress_path(const std::string& path) {
+  if (!valid_utf8(path))
+    return error{errc::malformed, "path is not valid UTF-8"};
   // Exactly three non-empty segments.
   std::vector<std::string> parts;
   size_t pos = 0;
@@ -31,6 +51,8 @@ result<std::string> ingress_type_name(const std::string& content_type) {
   static const std::string vnd = "application/vnd.";
   if (content_type.rfind(vnd, 0) != 0)
     return std::string{"io.statefun.types/string"};
+  if (!valid_utf8(content_type))
+    return error{errc::malformed, "Content-Type is not valid UTF-8"};
   auto t = content_type.substr(vnd.size());
   if (auto semi = t.find(';'); semi != std::string::npos)
     t.resize(semi);

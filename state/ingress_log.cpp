@@ -154,6 +154,23 @@ size_t scan(std::string_view data, std::vector<ingress_record>* out, std::uint64
   return pos;
 }
 
+/// Whether the invalid bytes at `valid` are a torn tail: the last record of the
+/// file, cut short or with a bad checksum (a write that never completed), as
+/// opposed to damage followed by more records.
+bool torn_tail(std::string_view data, size_t valid) {
+  auto rest = data.size() - valid;
+  if (rest < header_bytes)
+    return true;
+  auto len = get_u32(data.data() + valid);
+  if (len == 0 || len > max_record_bytes || rest - header_bytes < len)
+    return true; // the header claims more than the file holds
+  if (rest - header_bytes > len)
+    return false; // a complete record with more after it: damage, not a torn write
+  // The last record, complete in length: torn if its checksum fails; a record
+  // that passes its checksum but cannot be decoded is corruption.
+  return checksum(data.data() + valid + header_bytes, len) != get_u32(data.data() + valid + 4);
+}
+
 status sync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -206,7 +223,7 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
     auto valid = scan(*data, &records, 0);
     bool last = i + 1 == log->segments_.size();
     if (valid != data->size()) {
-      if (!last)
+      if (!last || !torn_tail(*data, valid))
         return error{errc::io, "ingress log segment " + seg.path + " is corrupt at byte "
                                  + std::to_string(valid)};
       // A torn tail: the write that was cut off was never acknowledged.
@@ -243,6 +260,8 @@ status ingress_log::roll() {
 }
 
 result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) {
+  if (broken_)
+    return error{errc::io, "the ingress log could not undo a failed write; restart the node"};
   if (records.empty())
     return next_;
   if (segments_.back().bytes >= opts_.segment_bytes)
@@ -267,7 +286,7 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
       auto err = io_error("cannot write", seg.path);
       // Leave the log as it was: cut off whatever part of the group got in.
       if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0)
-        return io_error("cannot truncate", seg.path);
+        broken_ = true;
       return err;
     }
     done += static_cast<size_t>(n);
@@ -275,7 +294,7 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
   if (opts_.sync && ::fdatasync(fd_) != 0) {
     auto err = io_error("cannot fsync", seg.path);
     if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0)
-      return io_error("cannot truncate", seg.path);
+      broken_ = true;
     return err;
   }
   seg.bytes += buf.size();

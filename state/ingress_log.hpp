@@ -48,8 +48,9 @@ public:
   ingress_log& operator=(const ingress_log&) = delete;
 
   /// Opens or creates the log in `dir`. A torn record at the end of the last
-  /// segment (a crash during a write) is cut off; anything else that fails its
-  /// checksum is errc::io naming the file and offset.
+  /// segment (the final record, cut short or failing its checksum: a crash
+  /// during a write) is cut off; any other invalid record is errc::io naming
+  /// the file and byte.
   static result<std::unique_ptr<ingress_log>> open(const std::string& dir,
                                                    ingress_log_options opts = {});
 
@@ -84,6 +85,7 @@ private:
   std::vector<segment> segments_;
   int fd_ = -1; // the last segment, open for append
   std::uint64_t next_ = 0;
+  bool broken_ = false; // a failed write could not be undone: no more appends
 };
 
 /// Group commit in front of an ingress_log: any number of threads submit

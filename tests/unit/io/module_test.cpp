@@ -134,3 +134,12 @@ TEST_CASE("egress records are decoded and queued per topic, bounded") {
   CHECK(!decode_egress_record({"other/type", true, "{}"}));
   CHECK(!decode_egress_record({playground_record_type, true, "not json"}));
 }
+
+TEST_CASE("ingress paths and typenames must be valid UTF-8") {
+  CHECK(parse_ingress_path("/ns/type/caf\xc3\xa9"));
+  CHECK(parse_ingress_path("/ns/type/\xe2\x82\xac\xf0\x9f\x98\x80"));
+  CHECK(!parse_ingress_path("/ns/type/\xff"));
+  CHECK(!parse_ingress_path("/ns/type/\xc3"));
+  CHECK(!parse_ingress_path("/ns/type/\xe2\x82"));
+  CHECK(!ingress_type_name("application/vnd.a/\xc3("));
+}

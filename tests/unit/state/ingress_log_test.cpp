@@ -114,6 +114,28 @@ TEST_CASE("a flipped byte in a record fails its checksum") {
   CHECK(log.err().message.find(segs[0]) != std::string::npos);
 }
 
+TEST_CASE("damage in the last segment followed by more records is corruption, not a torn tail") {
+  temp_dir dir;
+  {
+    auto log = ingress_log::open(dir.path);
+    for (int i = 0; i < 3; ++i) {
+      std::vector<ingress_record> b{rec("x" + std::to_string(i), std::string(50, 'v'))};
+      REQUIRE((*log)->append(b));
+    }
+  }
+  auto seg = last_segment(dir.path);
+  auto size = fs::file_size(seg);
+  {
+    std::fstream f{seg, std::ios::binary | std::ios::in | std::ios::out};
+    f.seekp(20); // inside the first of three records
+    f.put('X');
+  }
+  auto log = ingress_log::open(dir.path);
+  REQUIRE(!log);
+  CHECK(log.err().message.find("corrupt") != std::string::npos);
+  CHECK(fs::file_size(seg) == size); // nothing acknowledged was cut off
+}
+
 TEST_CASE("segments roll over and trim keeps everything at or after the position") {
   temp_dir dir;
   auto log = ingress_log::open(dir.path, ingress_log_options{200, true});
