@@ -2,9 +2,11 @@
 
 #include "state/format.hpp"
 
+#include <lmdb.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <cerrno>
@@ -338,13 +340,155 @@ status ingress_log::trim(std::uint64_t before) {
 
 // -- ingress_writer ------------------------------------------------------------
 
-ingress_writer::ingress_writer(std::unique_ptr<ingress_log> log)
-  : log_(std::move(log)), thread_([this] { run(); }) {}
+// The idempotency-key index: 'K' key -> u64(offset) u64(time_ms);
+// 'T' u64(time_ms) key -> empty (for expiry); 'W' -> u64 offset up to which the
+// log's keys are indexed. DO NOT CHANGE: on-disk format.
+struct ingress_writer::key_index {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  ~key_index() {
+    if (env)
+      mdb_env_close(env);
+  }
+
+  static MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+  result<std::optional<std::uint64_t>> find(const std::string& key, std::int64_t oldest_ms) {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0)
+      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+    auto k = "K" + key;
+    MDB_val mk = val(k), mv;
+    std::optional<std::uint64_t> out;
+    if (mdb_get(txn, dbi, &mk, &mv) == 0 && mv.mv_size == 16) {
+      std::string_view v{static_cast<const char*>(mv.mv_data), 16};
+      if (static_cast<std::int64_t>(get_u64(v.substr(8))) >= oldest_ms)
+        out = get_u64(v);
+    }
+    mdb_txn_abort(txn);
+    return out;
+  }
+
+  /// Indexes the keys of `records` and moves the watermark to `next`; expires
+  /// keys accepted before `oldest_ms`.
+  status add(const std::vector<ingress_record>& records, std::uint64_t next,
+             std::int64_t oldest_ms) {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
+      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+    int rc = 0;
+    for (auto& r : records) {
+      if (r.idempotency_key.empty())
+        continue;
+      std::string v, t{"T"};
+      put_u64(v, r.offset);
+      put_u64(v, static_cast<std::uint64_t>(r.time_ms));
+      put_u64(t, static_cast<std::uint64_t>(r.time_ms));
+      t += r.idempotency_key;
+      auto k = "K" + r.idempotency_key;
+      MDB_val mk = val(k), mv = val(v), tk = val(t), tv = val("");
+      if ((rc = mdb_put(txn, dbi, &mk, &mv, 0)) != 0 || (rc = mdb_put(txn, dbi, &tk, &tv, 0)) != 0)
+        break;
+    }
+    if (rc == 0) {
+      // Expire: the 'T' keys sort by time.
+      MDB_cursor* cur = nullptr;
+      mdb_cursor_open(txn, dbi, &cur);
+      std::string from{"T"};
+      MDB_val ck = val(from), cv;
+      int c = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
+      while (c == 0) {
+        std::string_view key{static_cast<const char*>(ck.mv_data), ck.mv_size};
+        if (key.size() < 9 || key[0] != 'T'
+            || static_cast<std::int64_t>(get_u64(key.substr(1))) >= oldest_ms)
+          break;
+        auto k = "K" + std::string{key.substr(9)};
+        MDB_val mk = val(k);
+        mdb_del(txn, dbi, &mk, nullptr);
+        mdb_cursor_del(cur, 0);
+        c = mdb_cursor_get(cur, &ck, &cv, MDB_GET_CURRENT);
+        if (c != 0)
+          c = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
+      }
+      mdb_cursor_close(cur);
+      std::string w;
+      put_u64(w, next);
+      MDB_val wk = val("W"), wv = val(w);
+      rc = mdb_put(txn, dbi, &wk, &wv, 0);
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+    return ok();
+  }
+
+  std::uint64_t watermark() {
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0)
+      return 0;
+    MDB_val k = val("W"), v;
+    std::uint64_t w = 0;
+    if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size == 8)
+      w = get_u64({static_cast<const char*>(v.mv_data), 8});
+    mdb_txn_abort(txn);
+    return w;
+  }
+};
+
+namespace {
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+} // namespace
+
+result<std::unique_ptr<ingress_writer>> ingress_writer::start(std::unique_ptr<ingress_log> log,
+                                                              ingress_writer_options opts) {
+  std::unique_ptr<ingress_writer> w{new ingress_writer()};
+  w->log_ = std::move(log);
+  w->opts_ = std::move(opts);
+  if (!w->opts_.keys_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(w->opts_.keys_dir, ec);
+    auto k = std::make_unique<key_index>();
+    if (mdb_env_create(&k->env) != 0)
+      return error{errc::io, "cannot create the idempotency-key index"};
+    mdb_env_set_mapsize(k->env, size_t{1} << 32);
+    if (int rc = mdb_env_open(k->env, w->opts_.keys_dir.c_str(),
+                              MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
+        rc != 0)
+      return error{errc::io, "cannot open " + w->opts_.keys_dir + ": " + mdb_strerror(rc)};
+    MDB_txn* txn = nullptr;
+    mdb_txn_begin(k->env, nullptr, 0, &txn);
+    mdb_dbi_open(txn, nullptr, 0, &k->dbi);
+    mdb_txn_commit(txn);
+    // Records the index may have missed: from its watermark to the log's end.
+    auto from = std::max(k->watermark(), w->log_->first_offset());
+    auto oldest = now_ms() - w->opts_.retention.count();
+    for (;;) {
+      auto batch = w->log_->read(from, 10'000);
+      if (!batch)
+        return batch.err();
+      if (batch->empty())
+        break;
+      from = batch->back().offset + 1;
+      if (auto s = k->add(*batch, from, oldest); !s)
+        return s.err();
+    }
+    w->keys_ = std::move(k);
+  }
+  w->thread_ = std::thread([p = w.get()] { p->run(); });
+  return w;
+}
 
 ingress_writer::~ingress_writer() { stop(); }
 
-std::future<result<std::uint64_t>> ingress_writer::submit(ingress_record rec) {
-  std::promise<result<std::uint64_t>> p;
+std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
+  std::promise<result<accepted>> p;
   auto f = p.get_future();
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -356,6 +500,26 @@ std::future<result<std::uint64_t>> ingress_writer::submit(ingress_record rec) {
   }
   cv_.notify_one();
   return f;
+}
+
+result<std::vector<ingress_record>> ingress_writer::read(std::uint64_t from, size_t max) {
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  return log_->read(from, max);
+}
+
+status ingress_writer::trim(std::uint64_t before) {
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  return log_->trim(before);
+}
+
+std::uint64_t ingress_writer::next_offset() const {
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  return log_->next_offset();
+}
+
+std::uint64_t ingress_writer::first_offset() const {
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  return log_->first_offset();
 }
 
 void ingress_writer::stop() {
@@ -375,7 +539,7 @@ std::uint64_t ingress_writer::groups() const {
 
 void ingress_writer::run() {
   for (;;) {
-    std::deque<std::pair<ingress_record, std::promise<result<std::uint64_t>>>> group;
+    std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> group;
     {
       std::unique_lock<std::mutex> lock{mtx_};
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -383,20 +547,56 @@ void ingress_writer::run() {
         return; // stopping, and everything queued is written
       group.swap(queue_);
     }
+    auto now = now_ms();
+    auto oldest = now - opts_.retention.count();
+    // Duplicates: keys already indexed, or repeated within this group.
+    std::vector<std::optional<accepted>> outcome(group.size());
+    std::map<std::string, size_t> first_in_group;
     std::vector<ingress_record> records;
-    records.reserve(group.size());
-    for (auto& [rec, _] : group)
-      records.push_back(std::move(rec));
-    auto first = log_->append(records);
+    std::vector<size_t> slot; // group index of each logged record
+    for (size_t i = 0; i < group.size(); ++i) {
+      auto& key = group[i].first.idempotency_key;
+      if (keys_ && !key.empty()) {
+        auto found = keys_->find(key, oldest);
+        if (found && *found) {
+          outcome[i] = accepted{**found, true};
+          continue;
+        }
+        if (auto it = first_in_group.find(key); it != first_in_group.end())
+          continue; // resolved once its first copy has an offset
+        first_in_group.emplace(key, i);
+      }
+      slot.push_back(i);
+      group[i].first.time_ms = now; // accepted now: retention counts from here
+      records.push_back(std::move(group[i].first));
+    }
+    result<std::uint64_t> first = std::uint64_t{0};
+    {
+      std::lock_guard<std::mutex> guard{log_mtx_};
+      first = log_->append(records);
+    }
+    if (first && keys_)
+      if (auto s = keys_->add(records, *first + records.size(), oldest); !s)
+        std::fprintf(stderr, "hearth-node: %s\n", s.err().message.c_str());
     {
       std::lock_guard<std::mutex> guard{mtx_};
       ++groups_;
     }
+    if (first && opts_.on_durable && !records.empty())
+      opts_.on_durable(records);
+    for (size_t j = 0; j < slot.size(); ++j)
+      outcome[slot[j]] = first ? std::optional<accepted>{accepted{*first + j, false}}
+                               : std::nullopt;
     for (size_t i = 0; i < group.size(); ++i) {
-      if (first)
-        group[i].second.set_value(*first + i);
+      if (!outcome[i] && !group[i].first.idempotency_key.empty() && keys_) {
+        auto it = first_in_group.find(group[i].first.idempotency_key);
+        if (it != first_in_group.end() && it->second != i && outcome[it->second])
+          outcome[i] = accepted{outcome[it->second]->offset, true};
+      }
+      if (outcome[i])
+        group[i].second.set_value(*outcome[i]);
       else
-        group[i].second.set_value(first.err());
+        group[i].second.set_value(first ? error{errc::io, "not logged"} : first.err());
     }
   }
 }

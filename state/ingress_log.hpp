@@ -13,7 +13,9 @@
 #include "protocol/messages.hpp"
 #include "protocol/result.hpp"
 
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -28,7 +30,7 @@ namespace hearth::state {
 /// One ingress message as logged.
 struct ingress_record {
   std::uint64_t offset = 0;    // assigned by append()
-  std::int64_t time_ms = 0;    // when it was accepted
+  std::int64_t time_ms = 0;    // when it was accepted (set by ingress_writer)
   std::string idempotency_key; // empty: none
   protocol::address target;
   protocol::typed_value value;
@@ -88,16 +90,47 @@ private:
   bool broken_ = false; // a failed write could not be undone: no more appends
 };
 
+/// Where a submitted record ended up.
+struct accepted {
+  std::uint64_t offset = 0;
+  bool duplicate = false; // its idempotency key was already accepted: not logged again
+};
+
+struct ingress_writer_options {
+  /// Directory of the idempotency-key index (an LMDB environment); empty: no index.
+  std::string keys_dir;
+  /// How long an idempotency key is remembered.
+  std::chrono::milliseconds retention{std::chrono::hours{1}};
+  /// Called on the writer thread with each group's new records, in offset
+  /// order, once they are durable and before their submitters are answered.
+  std::function<void(std::vector<ingress_record>)> on_durable;
+};
+
 /// Group commit in front of an ingress_log: any number of threads submit
 /// records; one writer thread appends whatever has gathered in one write and
-/// one fsync, then completes every submission of that group.
+/// one fsync, then completes every submission of that group. Records with an
+/// idempotency key accepted within the retention window are not logged again.
 class ingress_writer {
 public:
-  explicit ingress_writer(std::unique_ptr<ingress_log> log);
   ~ingress_writer();
 
-  /// Queues `rec`; the future yields its offset once durable, or the error.
-  std::future<result<std::uint64_t>> submit(ingress_record rec);
+  /// Takes over `log`; opens the key index and re-indexes the keys of records
+  /// the index may have missed (a crash between the log's fsync and the index
+  /// write).
+  static result<std::unique_ptr<ingress_writer>> start(std::unique_ptr<ingress_log> log,
+                                                       ingress_writer_options opts);
+
+  /// Queues `rec`; the future yields where it is once durable, or the error.
+  std::future<result<accepted>> submit(ingress_record rec);
+
+  /// Records from offset `from` (at most `max`); safe while appends go on.
+  result<std::vector<ingress_record>> read(std::uint64_t from, size_t max);
+
+  /// Deletes log segments wholly below `before`.
+  status trim(std::uint64_t before);
+
+  std::uint64_t next_offset() const;
+  std::uint64_t first_offset() const;
 
   /// Stops the writer thread after the queued records are written.
   void stop();
@@ -106,12 +139,17 @@ public:
   std::uint64_t groups() const;
 
 private:
+  struct key_index;
+  ingress_writer() = default;
   void run();
 
   std::unique_ptr<ingress_log> log_;
-  mutable std::mutex mtx_;
+  mutable std::mutex log_mtx_; // guards log_
+  std::unique_ptr<key_index> keys_;
+  ingress_writer_options opts_;
+  mutable std::mutex mtx_;     // guards the queue
   std::condition_variable cv_;
-  std::deque<std::pair<ingress_record, std::promise<result<std::uint64_t>>>> queue_;
+  std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> queue_;
   bool stopping_ = false;
   std::uint64_t groups_ = 0;
   std::thread thread_;

@@ -175,6 +175,7 @@ result<std::unique_ptr<store>> store::open(const std::string& dir, store_options
     return lmdb_error("commit", rc);
   std::unique_ptr<store> s{new store(std::move(p))};
   s->seq_ = seq;
+  s->changes_.overflow = true; // nothing is known about the last checkpoint yet
   return s;
 }
 
@@ -208,7 +209,112 @@ status store::commit(const write_batch& batch) {
   }
   if (int rc = mdb_txn_commit(txn); rc != 0)
     return lmdb_error("commit", rc);
+  if (!changes_.overflow) {
+    for (auto& op : batch.ops())
+      changes_.keys.insert(op.first);
+    changes_.keys.insert(skey);
+    if (changes_.keys.size() > max_tracked_changes) {
+      changes_.keys.clear();
+      changes_.overflow = true;
+    }
+  }
   return ok();
+}
+
+// -- snapshot -----------------------------------------------------------------
+
+struct snapshot::impl {
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  ~impl() {
+    if (txn)
+      mdb_txn_abort(txn);
+  }
+};
+
+snapshot::snapshot(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+snapshot::~snapshot() = default;
+
+status snapshot::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(impl_->txn, impl_->dbi, &cur); rc != 0)
+    return lmdb_error("cursor", rc);
+  MDB_val k, v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0 && fn(view(k), view(v)))
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return lmdb_error("scan", rc);
+  return ok();
+}
+
+result<std::optional<std::string>> snapshot::get(std::string_view key) {
+  MDB_val k = val(key), v;
+  int rc = mdb_get(impl_->txn, impl_->dbi, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return std::optional<std::string>{};
+  if (rc != 0)
+    return lmdb_error("get", rc);
+  return std::optional<std::string>{std::string{view(v)}};
+}
+
+result<std::unique_ptr<snapshot>> store::take_snapshot() {
+  auto p = std::make_unique<snapshot::impl>();
+  p->dbi = impl_->dbi;
+  if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &p->txn); rc != 0)
+    return lmdb_error("begin snapshot", rc);
+  return std::unique_ptr<snapshot>{new snapshot(std::move(p))};
+}
+
+change_set store::take_changes() {
+  change_set out;
+  std::swap(out, changes_);
+  return out;
+}
+
+status store::replace(const std::function<status(write_batch&)>& feed) {
+  write_batch wb;
+  if (auto s = feed(wb); !s)
+    return s;
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn); rc != 0)
+    return lmdb_error("begin write", rc);
+  if (int rc = mdb_drop(txn, impl_->dbi, 0); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("empty", rc);
+  }
+  for (auto& [key, value] : wb.ops()) {
+    MDB_val k = val(key);
+    int rc;
+    if (value) {
+      MDB_val v = val(*value);
+      rc = mdb_put(txn, impl_->dbi, &k, &v, 0);
+    } else {
+      rc = mdb_del(txn, impl_->dbi, &k, nullptr);
+      if (rc == MDB_NOTFOUND)
+        rc = 0;
+    }
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return lmdb_error("restore", rc);
+    }
+  }
+  if (int rc = mdb_txn_commit(txn); rc != 0)
+    return lmdb_error("commit", rc);
+  changes_ = change_set{{}, true};
+  return load_seq();
+}
+
+status store::load_seq() {
+  return impl_->read([&](MDB_txn* txn) -> status {
+    auto skey = meta_key("seq");
+    MDB_val sk = val(skey), sv;
+    seq_ = 0;
+    if (mdb_get(txn, impl_->dbi, &sk, &sv) == 0 && sv.mv_size == 8)
+      seq_ = get_u64(view(sv));
+    return ok();
+  });
 }
 
 status store::sync() {

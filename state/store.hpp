@@ -15,8 +15,10 @@
 
 #include "state/format.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,6 +47,10 @@ public:
   void put_inbox(const inbox_entry& e);
   void delete_inbox(protocol::key_group kg, std::uint64_t seq);
 
+  /// A raw key and value, as read back from a checkpoint file.
+  void put_raw(std::string key, std::string value) { ops_.emplace_back(std::move(key), std::move(value)); }
+  void delete_raw(std::string key) { ops_.emplace_back(std::move(key), std::nullopt); }
+
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
 
@@ -54,6 +60,35 @@ public:
 
 private:
   std::vector<op> ops_;
+};
+
+/// A stable view of a store at one moment (an LMDB read transaction): writes
+/// that follow are not seen. It may be handed to another thread, used by one
+/// thread at a time, and must be released before its store is closed.
+class snapshot {
+public:
+  ~snapshot();
+  snapshot(const snapshot&) = delete;
+  snapshot& operator=(const snapshot&) = delete;
+
+  /// Visits every key and value in key order until `fn` returns false.
+  status for_each(const std::function<bool(std::string_view, std::string_view)>& fn);
+
+  /// The value of `key` in this view; nullopt when absent.
+  result<std::optional<std::string>> get(std::string_view key);
+
+private:
+  friend class store;
+  struct impl;
+  explicit snapshot(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Keys written since changes were last taken; `overflow` when there were too
+/// many to track (the next checkpoint must then be full).
+struct change_set {
+  std::unordered_set<std::string> keys;
+  bool overflow = false;
 };
 
 /// The LMDB-backed store of one partition.
@@ -74,6 +109,18 @@ public:
 
   /// Flushes committed writes to disk (fsync).
   status sync();
+
+  /// A stable view of the store as of now (see snapshot).
+  result<std::unique_ptr<snapshot>> take_snapshot();
+
+  /// The keys committed since the last call (at most `max_tracked_changes`
+  /// are remembered), and starts a new set.
+  change_set take_changes();
+
+  /// Replaces the whole content: empties the store, then `feed` writes into
+  /// the batch it is given (puts and deletes, in order); all in one
+  /// transaction, so a failed restore leaves the old content.
+  status replace(const std::function<status(write_batch&)>& feed);
 
   /// A fresh sequence number for delayed messages, dead letters and inbox
   /// entries. Numbers are unique within this store across restarts.
@@ -109,11 +156,17 @@ public:
   /// Number of keys in a key space; for tests and metrics.
   result<size_t> count(key_space space);
 
+  /// Beyond this many changed keys between checkpoints, only "everything
+  /// changed" is remembered.
+  static constexpr size_t max_tracked_changes = 1'000'000;
+
 private:
   struct impl;
   explicit store(std::unique_ptr<impl> p);
+  status load_seq();
   std::unique_ptr<impl> impl_;
   std::uint64_t seq_ = 0;
+  change_set changes_;
 };
 
 } // namespace hearth::state

@@ -166,7 +166,9 @@ TEST_CASE("the writer groups concurrent submissions into fewer fsyncs, offsets u
   temp_dir dir;
   auto log = ingress_log::open(dir.path);
   REQUIRE(log);
-  ingress_writer w{std::move(*log)};
+  auto started = ingress_writer::start(std::move(*log), {});
+  REQUIRE(started);
+  auto& w = **started;
   constexpr int threads = 8, each = 50;
   std::vector<std::thread> ts;
   std::mutex m;
@@ -177,7 +179,7 @@ TEST_CASE("the writer groups concurrent submissions into fewer fsyncs, offsets u
         auto r = w.submit(rec("t" + std::to_string(t), std::to_string(i))).get();
         REQUIRE(r);
         std::lock_guard<std::mutex> g{m};
-        offsets.insert(*r);
+        offsets.insert(r->offset);
       }
     });
   for (auto& t : ts)
@@ -190,4 +192,44 @@ TEST_CASE("the writer groups concurrent submissions into fewer fsyncs, offsets u
   auto reopened = ingress_log::open(dir.path);
   REQUIRE(reopened);
   CHECK((*reopened)->next_offset() == threads * each);
+}
+
+TEST_CASE("an idempotency key accepted once is not logged again, even after a reopen") {
+  temp_dir dir;
+  std::vector<std::uint64_t> durable;
+  auto open_writer = [&] {
+    auto log = ingress_log::open(dir.path + "/log");
+    REQUIRE(log);
+    ingress_writer_options o;
+    o.keys_dir = dir.path + "/keys";
+    o.on_durable = [&](std::vector<ingress_record> recs) {
+      for (auto& r : recs)
+        durable.push_back(r.offset);
+    };
+    auto w = ingress_writer::start(std::move(*log), o);
+    REQUIRE(w);
+    return std::move(*w);
+  };
+  {
+    auto w = open_writer();
+    auto a = w->submit(rec("a", "1", "key-1")).get();
+    REQUIRE(a);
+    CHECK(!a->duplicate);
+    auto b = w->submit(rec("a", "1", "key-1")).get();
+    REQUIRE(b);
+    CHECK(b->duplicate);
+    CHECK(b->offset == a->offset);
+    CHECK(!w->submit(rec("a", "2", "key-2")).get()->duplicate);
+    CHECK(!w->submit(rec("a", "3")).get()->duplicate); // no key: always logged
+    CHECK(!w->submit(rec("a", "3")).get()->duplicate);
+  }
+  CHECK(durable == std::vector<std::uint64_t>{0, 1, 2, 3});
+  auto w = open_writer();
+  auto again = w->submit(rec("a", "1", "key-2")).get();
+  REQUIRE(again);
+  CHECK(again->duplicate);
+  CHECK(again->offset == 1);
+  CHECK(w->next_offset() == 4);
+  auto all = w->read(0, 100);
+  CHECK(all->size() == 4);
 }

@@ -1,0 +1,437 @@
+#include "state/checkpoint_files.hpp"
+
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace hearth::state {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// DO NOT CHANGE: on-disk format (docs/checkpoints.md, "Files").
+constexpr std::uint8_t part_version = 1;
+constexpr char frame_header = 'H', frame_put = 'P', frame_del = 'D', frame_pending = 'I',
+               frame_logged = 'L', frame_egress = 'E', frame_end = 'Z';
+
+error io_error(const std::string& what, const std::string& path) {
+  return error{errc::io, what + " " + path + ": " + std::strerror(errno)};
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8)
+    out.push_back(static_cast<char>((v >> s) & 0xff));
+}
+
+std::uint32_t get_u32(std::string_view p) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void put_str(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+bool take_str(std::string_view& in, std::string& out) {
+  if (in.size() < 4)
+    return false;
+  auto n = get_u32(in);
+  if (in.size() - 4 < n)
+    return false;
+  out.assign(in.substr(4, n));
+  in.remove_prefix(4 + n);
+  return true;
+}
+
+std::uint32_t crc(std::string_view d) {
+  return static_cast<std::uint32_t>(
+    crc32(0L, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())));
+}
+
+/// Buffered writer of checksummed frames: u32 length, u32 crc32, payload.
+class frame_writer {
+public:
+  explicit frame_writer(int fd) : fd_(fd) {}
+  bool frame(char kind, std::string_view body) {
+    std::string payload;
+    payload.reserve(body.size() + 1);
+    payload.push_back(kind);
+    payload.append(body);
+    put_u32(buf_, static_cast<std::uint32_t>(payload.size()));
+    put_u32(buf_, crc(payload));
+    buf_ += payload;
+    ++frames_;
+    return buf_.size() < (1u << 20) || flush();
+  }
+  bool flush() {
+    size_t done = 0;
+    while (done < buf_.size()) {
+      auto n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return false;
+      done += static_cast<size_t>(n);
+    }
+    bytes_ += buf_.size();
+    buf_.clear();
+    return true;
+  }
+  std::uint64_t frames() const { return frames_; }
+  std::uint64_t bytes() const { return bytes_ + buf_.size(); }
+
+private:
+  int fd_;
+  std::string buf_;
+  std::uint64_t frames_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+std::string encode_entry(const inbox_entry& e) {
+  std::string out;
+  put_u16(out, e.kg.value);
+  out += encode(e);
+  return out;
+}
+
+result<inbox_entry> decode_entry(std::string_view body) {
+  if (body.size() < 2)
+    return error{errc::io, "short message frame"};
+  auto kg = static_cast<std::uint16_t>((static_cast<unsigned char>(body[0]) << 8)
+                                       | static_cast<unsigned char>(body[1]));
+  return decode_inbox(inbox_key(protocol::key_group{kg}, 0), body.substr(2));
+}
+
+status sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return io_error("cannot open", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    return io_error("cannot fsync", dir);
+  return ok();
+}
+
+std::string part_name(std::uint64_t id, std::uint32_t p, bool full) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "part-%020llu-p%u.%s", static_cast<unsigned long long>(id), p,
+                full ? "full" : "delta");
+  return buf;
+}
+
+std::string manifest_name(std::uint64_t id) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "manifest-%020llu.json", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+/// Reads and checks a part file; calls `on_frame(kind, body)` per frame.
+status read_part(const std::string& path,
+                 const std::function<status(char, std::string_view)>& on_frame) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return error{errc::io, "cannot read checkpoint file " + path};
+  std::string data{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  std::string_view rest{data};
+  std::uint64_t frames = 0;
+  bool ended = false;
+  while (!rest.empty()) {
+    if (ended || rest.size() < 8)
+      return error{errc::io, "checkpoint file " + path + " has trailing or torn data"};
+    auto len = get_u32(rest);
+    auto sum = get_u32(rest.substr(4));
+    if (len == 0 || rest.size() - 8 < len)
+      return error{errc::io, "checkpoint file " + path + " is cut short"};
+    auto payload = rest.substr(8, len);
+    if (crc(payload) != sum)
+      return error{errc::io, "checkpoint file " + path + " fails its checksum at frame "
+                               + std::to_string(frames)};
+    rest.remove_prefix(8 + len);
+    char kind = payload[0];
+    auto body = payload.substr(1);
+    if (kind == frame_end) {
+      if (body.size() != 8 || get_u64(body) != frames)
+        return error{errc::io, "checkpoint file " + path + " has a bad end marker"};
+      ended = true;
+      continue;
+    }
+    ++frames;
+    if (auto s = on_frame(kind, body); !s)
+      return s;
+  }
+  if (!ended)
+    return error{errc::io, "checkpoint file " + path + " has no end marker"};
+  return ok();
+}
+
+} // namespace
+
+result<checkpoint_files> checkpoint_files::open(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return error{errc::io, "cannot create checkpoint dir " + dir + ": " + ec.message()};
+  return checkpoint_files{dir};
+}
+
+result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_t p,
+                                                  snapshot& view,
+                                                  const std::unordered_set<std::string>* changed,
+                                                  const part_extras& extras) {
+  auto name = part_name(id, p, changed == nullptr);
+  auto path = (fs::path{dir_} / name).string();
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return io_error("cannot create", tmp);
+  frame_writer w{fd};
+  std::uint64_t keys = 0;
+  bool good = true;
+  std::string header;
+  header.push_back(static_cast<char>(part_version));
+  put_u64(header, id);
+  put_u32(header, p);
+  header.push_back(changed == nullptr ? 1 : 0);
+  good = w.frame(frame_header, header);
+  auto put = [&](std::string_view k, std::string_view v) {
+    std::string body;
+    put_str(body, k);
+    put_str(body, v);
+    ++keys;
+    return w.frame(frame_put, body);
+  };
+  status scanned = ok();
+  if (changed == nullptr) {
+    scanned = view.for_each([&](std::string_view k, std::string_view v) {
+      good = good && put(k, v);
+      return good;
+    });
+  } else {
+    // Sorted, so a delta file is deterministic and restores in key order.
+    std::vector<std::string> sorted(changed->begin(), changed->end());
+    std::sort(sorted.begin(), sorted.end());
+    for (auto& k : sorted) {
+      auto v = view.get(k);
+      if (!v) {
+        scanned = v.err();
+        break;
+      }
+      if (*v) {
+        good = good && put(k, **v);
+      } else {
+        std::string body;
+        put_str(body, k);
+        good = good && w.frame(frame_del, body);
+      }
+    }
+  }
+  for (auto& e : extras.pending)
+    good = good && w.frame(frame_pending, encode_entry(e));
+  for (auto& e : extras.logged)
+    good = good && w.frame(frame_logged, encode_entry(e));
+  for (auto& e : extras.egress) {
+    std::string body;
+    put_u64(body, e.seq);
+    put_str(body, e.topic);
+    put_str(body, e.payload);
+    good = good && w.frame(frame_egress, body);
+  }
+  std::string end;
+  put_u64(end, w.frames());
+  good = good && w.frame(frame_end, end) && w.flush();
+  bool synced = good && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!scanned) {
+    ::unlink(tmp.c_str());
+    return scanned.err();
+  }
+  if (!good || !synced) {
+    auto err = io_error("cannot write", tmp);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return io_error("cannot rename", tmp);
+  return part_written{name, w.bytes(), keys};
+}
+
+status checkpoint_files::write_manifest(const manifest& m) {
+  nlohmann::json j{{"format", 1},
+                   {"checkpoint", m.id},
+                   {"time_ms", m.time_ms},
+                   {"ingress_position", m.ingress_position},
+                   {"partitions", m.partitions},
+                   {"max_key_groups", m.max_key_groups},
+                   {"chains", m.chains}};
+  auto path = (fs::path{dir_} / manifest_name(m.id)).string();
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return io_error("cannot create", tmp);
+  auto text = j.dump(1) + "\n";
+  bool good = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+              && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!good) {
+    auto err = io_error("cannot write", tmp);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return io_error("cannot rename", tmp);
+  return sync_dir(dir_);
+}
+
+result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string>* skipped) {
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(dir_)) {
+    auto n = e.path().filename().string();
+    if (n.rfind("manifest-", 0) == 0 && n.size() > 5 && n.substr(n.size() - 5) == ".json")
+      names.push_back(n);
+  }
+  std::sort(names.rbegin(), names.rend());
+  for (auto& n : names) {
+    std::ifstream in{fs::path{dir_} / n};
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    manifest m;
+    try {
+      if (j.is_discarded() || j.at("format").get<int>() != 1)
+        throw std::runtime_error("unreadable");
+      m.id = j.at("checkpoint").get<std::uint64_t>();
+      m.time_ms = j.at("time_ms").get<std::int64_t>();
+      m.ingress_position = j.at("ingress_position").get<std::uint64_t>();
+      m.partitions = j.at("partitions").get<std::uint32_t>();
+      m.max_key_groups = j.at("max_key_groups").get<std::uint32_t>();
+      m.chains = j.at("chains").get<std::vector<std::vector<std::string>>>();
+    } catch (...) {
+      if (skipped)
+        skipped->push_back(n + ": unreadable manifest");
+      continue;
+    }
+    bool complete = m.chains.size() == m.partitions;
+    for (auto& chain : m.chains)
+      for (auto& f : chain)
+        complete = complete && fs::exists(fs::path{dir_} / f);
+    if (!complete) {
+      if (skipped)
+        skipped->push_back(n + ": names missing files");
+      continue;
+    }
+    return std::optional<manifest>{std::move(m)};
+  }
+  return std::optional<manifest>{};
+}
+
+result<part_extras> checkpoint_files::restore(store& target, const std::vector<std::string>& chain) {
+  part_extras extras;
+  auto s = target.replace([&](write_batch& wb) -> status {
+    for (size_t i = 0; i < chain.size(); ++i) {
+      bool last = i + 1 == chain.size();
+      auto path = (fs::path{dir_} / chain[i]).string();
+      auto r = read_part(path, [&](char kind, std::string_view body) -> status {
+        std::string k, v;
+        switch (kind) {
+          case frame_header:
+            return ok();
+          case frame_put:
+            if (!take_str(body, k) || !take_str(body, v))
+              return error{errc::io, "bad key frame in " + path};
+            wb.put_raw(std::move(k), std::move(v));
+            return ok();
+          case frame_del:
+            if (!take_str(body, k))
+              return error{errc::io, "bad key frame in " + path};
+            wb.delete_raw(std::move(k));
+            return ok();
+          case frame_pending:
+          case frame_logged: {
+            if (!last)
+              return ok();
+            auto e = decode_entry(body);
+            if (!e)
+              return e.err();
+            (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(*e));
+            return ok();
+          }
+          case frame_egress: {
+            if (!last)
+              return ok();
+            egress_entry e;
+            if (body.size() < 8)
+              return error{errc::io, "bad egress frame in " + path};
+            e.seq = get_u64(body);
+            body.remove_prefix(8);
+            if (!take_str(body, e.topic) || !take_str(body, e.payload))
+              return error{errc::io, "bad egress frame in " + path};
+            extras.egress.push_back(std::move(e));
+            return ok();
+          }
+          default:
+            return error{errc::io, "unknown frame in " + path};
+        }
+      });
+      if (!r)
+        return r;
+    }
+    return ok();
+  });
+  if (!s)
+    return s.err();
+  return extras;
+}
+
+status checkpoint_files::retain(size_t keep) {
+  std::vector<std::string> manifests;
+  std::vector<std::string> others;
+  for (auto& e : fs::directory_iterator(dir_)) {
+    auto n = e.path().filename().string();
+    if (n.rfind("manifest-", 0) == 0 && n.substr(n.size() - 5) == ".json")
+      manifests.push_back(n);
+    else
+      others.push_back(n);
+  }
+  std::sort(manifests.rbegin(), manifests.rend());
+  std::set<std::string> referenced;
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    if (i >= keep) {
+      fs::remove(fs::path{dir_} / manifests[i]);
+      continue;
+    }
+    std::ifstream in{fs::path{dir_} / manifests[i]};
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.contains("chains"))
+      continue;
+    for (auto& chain : j["chains"])
+      for (auto& f : chain)
+        if (f.is_string())
+          referenced.insert(f.get<std::string>());
+  }
+  // Only files older than the newest manifest are candidates: a part file of a
+  // checkpoint still being written is newer and must stay.
+  std::string newest = manifests.empty() ? "" : manifests.front().substr(9, 20);
+  for (auto& n : others) {
+    if (n.rfind("part-", 0) != 0 || referenced.count(n))
+      continue;
+    if (n.size() < 25 || n.substr(5, 20) > newest)
+      continue;
+    fs::remove(fs::path{dir_} / n);
+  }
+  return ok();
+}
+
+} // namespace hearth::state

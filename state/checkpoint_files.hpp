@@ -1,0 +1,94 @@
+#pragma once
+
+// state::checkpoint_files: the checkpoint directory. Each completed checkpoint
+// is a manifest naming, per partition, a chain of part files (one full file
+// and the deltas written since); a part file holds a partition's store (all
+// keys, or the keys changed since the previous checkpoint) and the messages
+// that were in flight at the checkpoint. Format: docs/checkpoints.md, "Files".
+//
+// A checkpoint counts only once its manifest is written atomically (temporary
+// file, fsync, rename, fsync of the directory). Thread-safe for different
+// files; called from the snapshot writers and the coordinator, never from a
+// CAF scheduler thread (it does blocking I/O).
+
+#include "state/format.hpp"
+#include "state/store.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hearth::state {
+
+/// An egress record held back until its checkpoint completes. `seq` is unique
+/// and increasing per partition, which makes releasing twice harmless.
+struct egress_entry {
+  std::uint64_t seq = 0;
+  std::string topic;
+  std::string payload;
+};
+
+/// What a part file carries besides the store: invocations received and not
+/// yet completed (per address, in order), messages logged on input channels
+/// during the checkpoint (in channel order), and unreleased egress records.
+struct part_extras {
+  std::vector<inbox_entry> pending;
+  std::vector<inbox_entry> logged;
+  std::vector<egress_entry> egress;
+};
+
+/// A completed checkpoint.
+struct manifest {
+  std::uint64_t id = 0;
+  std::int64_t time_ms = 0;
+  std::uint64_t ingress_position = 0; // first ingress offset not reflected in it
+  std::uint32_t partitions = 0;
+  std::uint32_t max_key_groups = 0;
+  std::vector<std::vector<std::string>> chains; // per partition: full file, then deltas
+};
+
+/// Result of writing one part file.
+struct part_written {
+  std::string file;
+  std::uint64_t bytes = 0;
+  std::uint64_t keys = 0;
+};
+
+class checkpoint_files {
+public:
+  /// Uses (and creates) directory `dir`.
+  static result<checkpoint_files> open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+
+  /// Writes and fsyncs the part file of partition `p` for checkpoint `id`:
+  /// every key of `view` when `changed` is null (full), otherwise the keys of
+  /// `changed` with their value in `view`, or a deletion (delta).
+  result<part_written> write_part(std::uint64_t id, std::uint32_t p, snapshot& view,
+                                  const std::unordered_set<std::string>* changed,
+                                  const part_extras& extras);
+
+  /// Writes `m` atomically; from then on it is the newest checkpoint.
+  status write_manifest(const manifest& m);
+
+  /// The newest manifest whose files all exist, if any. A manifest that
+  /// cannot be parsed is skipped (it never completed its rename) with a note
+  /// in `skipped`.
+  result<std::optional<manifest>> latest(std::vector<std::string>* skipped = nullptr);
+
+  /// Rebuilds `target` from a chain (full file, then deltas, in order) and
+  /// returns the extras of the last file. Every file is checked (checksums,
+  /// end marker); on error `target` keeps its old content.
+  result<part_extras> restore(store& target, const std::vector<std::string>& chain);
+
+  /// Keeps the newest `keep` manifests and the files they name; removes the
+  /// rest (and stray temporary files).
+  status retain(size_t keep);
+
+private:
+  explicit checkpoint_files(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+} // namespace hearth::state

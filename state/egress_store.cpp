@@ -1,0 +1,197 @@
+#include "state/egress_store.hpp"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace hearth::state {
+
+namespace {
+
+// DO NOT CHANGE: on-disk format (docs/storage.md, "Egress").
+//   'R' u32(len) topic u64(seq)  -> payload
+//   'M' u32(partition)           -> u64 highest released sequence number
+//   'N'                          -> u64 next record number
+error lmdb_error(const char* what, int rc) {
+  return error{errc::io, std::string{"LMDB egress "} + what + ": " + mdb_strerror(rc)};
+}
+
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+std::string topic_prefix(const std::string& topic) {
+  std::string k{"R"};
+  auto n = static_cast<std::uint32_t>(topic.size());
+  for (int s = 24; s >= 0; s -= 8)
+    k.push_back(static_cast<char>((n >> s) & 0xff));
+  return k + topic;
+}
+
+std::string marker_key(std::uint32_t p) {
+  std::string k{"M"};
+  for (int s = 24; s >= 0; s -= 8)
+    k.push_back(static_cast<char>((p >> s) & 0xff));
+  return k;
+}
+
+} // namespace
+
+struct egress_store::impl {
+  MDB_env* env = nullptr;
+  MDB_dbi dbi = 0;
+  ~impl() {
+    if (env)
+      mdb_env_close(env);
+  }
+
+  /// Runs `fn(txn)` in a write transaction, committing when it succeeds.
+  status write(const std::function<status(MDB_txn*)>& fn) {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
+      return lmdb_error("begin", rc);
+    if (auto s = fn(txn); !s) {
+      mdb_txn_abort(txn);
+      return s;
+    }
+    if (int rc = mdb_txn_commit(txn); rc != 0)
+      return lmdb_error("commit", rc);
+    return ok();
+  }
+
+  std::uint64_t read_u64(MDB_txn* txn, const std::string& key) {
+    MDB_val k = val(key), v;
+    if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size == 8)
+      return get_u64(view(v));
+    return 0;
+  }
+
+  status put_u64_key(MDB_txn* txn, const std::string& key, std::uint64_t value) {
+    std::string v;
+    put_u64(v, value);
+    MDB_val k = val(key), d = val(v);
+    if (int rc = mdb_put(txn, dbi, &k, &d, 0); rc != 0)
+      return lmdb_error("put", rc);
+    return ok();
+  }
+
+  status add(MDB_txn* txn, const egress_entry& e, std::uint64_t& next) {
+    auto key = topic_prefix(e.topic);
+    put_u64(key, next++);
+    MDB_val k = val(key), v = val(e.payload);
+    if (int rc = mdb_put(txn, dbi, &k, &v, 0); rc != 0)
+      return lmdb_error("put", rc);
+    return ok();
+  }
+};
+
+egress_store::egress_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+egress_store::~egress_store() = default;
+
+result<std::unique_ptr<egress_store>> egress_store::open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return error{errc::io, "cannot create " + dir + ": " + ec.message()};
+  auto p = std::make_unique<impl>();
+  if (int rc = mdb_env_create(&p->env); rc != 0)
+    return lmdb_error("create", rc);
+  mdb_env_set_mapsize(p->env, size_t{1} << 34);
+  if (int rc = mdb_env_open(p->env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
+      rc != 0)
+    return error{errc::io, "cannot open egress store " + dir + ": " + mdb_strerror(rc)};
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(p->env, nullptr, 0, &txn); rc != 0)
+    return lmdb_error("begin", rc);
+  if (int rc = mdb_dbi_open(txn, nullptr, 0, &p->dbi); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("dbi", rc);
+  }
+  if (int rc = mdb_txn_commit(txn); rc != 0)
+    return lmdb_error("commit", rc);
+  return std::unique_ptr<egress_store>{new egress_store(std::move(p))};
+}
+
+status egress_store::release(std::uint32_t p, const std::vector<egress_entry>& records) {
+  if (records.empty())
+    return ok();
+  auto sorted = records;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const egress_entry& a, const egress_entry& b) { return a.seq < b.seq; });
+  return impl_->write([&](MDB_txn* txn) -> status {
+    auto marker = marker_key(p);
+    auto released = impl_->read_u64(txn, marker);
+    auto next = impl_->read_u64(txn, "N");
+    auto highest = released;
+    for (auto& e : sorted) {
+      if (e.seq <= released)
+        continue;
+      if (auto s = impl_->add(txn, e, next); !s)
+        return s;
+      highest = std::max(highest, e.seq);
+    }
+    if (highest == released)
+      return ok();
+    if (auto s = impl_->put_u64_key(txn, "N", next); !s)
+      return s;
+    return impl_->put_u64_key(txn, marker, highest);
+  });
+}
+
+status egress_store::append(const std::vector<egress_entry>& records) {
+  if (records.empty())
+    return ok();
+  return impl_->write([&](MDB_txn* txn) -> status {
+    auto next = impl_->read_u64(txn, "N");
+    for (auto& e : records)
+      if (auto s = impl_->add(txn, e, next); !s)
+        return s;
+    return impl_->put_u64_key(txn, "N", next);
+  });
+}
+
+result<std::optional<std::string>> egress_store::pop(const std::string& topic) {
+  std::optional<std::string> out;
+  auto s = impl_->write([&](MDB_txn* txn) -> status {
+    MDB_cursor* cur = nullptr;
+    if (int rc = mdb_cursor_open(txn, impl_->dbi, &cur); rc != 0)
+      return lmdb_error("cursor", rc);
+    auto prefix = topic_prefix(topic);
+    MDB_val k = val(prefix), v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && view(k).substr(0, prefix.size()) == prefix && k.mv_size == prefix.size() + 8) {
+      out = std::string{view(v)};
+      rc = mdb_cursor_del(cur, 0);
+    } else if (rc == MDB_NOTFOUND || rc == 0) {
+      rc = 0;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0)
+      return lmdb_error("pop", rc);
+    return ok();
+  });
+  if (!s)
+    return s.err();
+  return out;
+}
+
+result<size_t> egress_store::size(const std::string& topic) {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn); rc != 0)
+    return lmdb_error("begin", rc);
+  MDB_cursor* cur = nullptr;
+  mdb_cursor_open(txn, impl_->dbi, &cur);
+  auto prefix = topic_prefix(topic);
+  MDB_val k = val(prefix), v;
+  size_t n = 0;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && view(k).substr(0, prefix.size()) == prefix && k.mv_size == prefix.size() + 8) {
+    ++n;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  return n;
+}
+
+} // namespace hearth::state

@@ -1,0 +1,176 @@
+#include "state/checkpoint_files.hpp"
+#include "state/egress_store.hpp"
+
+#include "protocol/primitives.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace hearth;
+using namespace hearth::state;
+namespace fs = std::filesystem;
+using protocol::address;
+using protocol::key_group;
+
+namespace {
+struct temp_dir {
+  std::string path = (fs::temp_directory_path()
+                      / ("hearth-chk-test-" + std::to_string(std::random_device{}())))
+                       .string();
+  ~temp_dir() { fs::remove_all(path); }
+};
+const address alice{{"com.example", "cart"}, "alice"};
+const address bob{{"com.example", "cart"}, "bob"};
+
+void put(store& s, const address& a, const std::string& v) {
+  write_batch wb;
+  wb.put_state(key_group{1}, a, "items", stored_value{protocol::make_string(v), 1, 1});
+  REQUIRE(s.commit(wb));
+}
+
+std::string get(store& s, const address& a) {
+  auto states = s.load_states(key_group{1}, a);
+  REQUIRE(states);
+  if (!states->count("items"))
+    return "<none>";
+  return *protocol::as_string(states->at("items").value);
+}
+} // namespace
+
+TEST_CASE("a snapshot is a stable view while writes go on, and changes are tracked") {
+  temp_dir dir;
+  auto s = store::open(dir.path);
+  REQUIRE(s);
+  auto& st = **s;
+  CHECK(st.take_changes().overflow); // a fresh store knows nothing of earlier checkpoints
+  put(st, alice, "1");
+  auto view = st.take_snapshot();
+  REQUIRE(view);
+  auto changes = st.take_changes();
+  CHECK(!changes.overflow);
+  CHECK(changes.keys.count(state_key(key_group{1}, alice, "items")) == 1);
+  put(st, alice, "2");
+  put(st, bob, "3");
+  auto seen = (*view)->get(state_key(key_group{1}, alice, "items"));
+  REQUIRE(seen);
+  REQUIRE(seen->has_value());
+  CHECK(*protocol::as_string(decode_stored_value(**seen)->value) == "1");
+  CHECK(!(*view)->get(state_key(key_group{1}, bob, "items"))->has_value());
+  CHECK(st.take_changes().keys.size() == 2 + 0 + 1); // alice, bob, and the seq meta key
+}
+
+TEST_CASE("full and delta part files restore the store and carry the in-flight messages") {
+  temp_dir dir;
+  auto files = checkpoint_files::open(dir.path + "/chk");
+  REQUIRE(files);
+  auto s = store::open(dir.path + "/p0");
+  REQUIRE(s);
+  auto& st = **s;
+  put(st, alice, "a1");
+  put(st, bob, "b1");
+  st.take_changes();
+  auto v1 = st.take_snapshot();
+  auto full = files->write_part(1, 0, **v1, nullptr, {});
+  REQUIRE(full);
+  CHECK(full->keys >= 2);
+  v1->reset();
+
+  put(st, alice, "a2");
+  write_batch del;
+  del.delete_state(key_group{1}, bob, "items");
+  REQUIRE(st.commit(del));
+  auto changed = st.take_changes();
+  auto v2 = st.take_snapshot();
+  part_extras extras;
+  extras.pending.push_back({key_group{1}, 0, alice, {{std::nullopt, protocol::make_string("m1")}}});
+  extras.logged.push_back({key_group{1}, 0, bob, {{alice, protocol::make_string("m2")}}});
+  extras.egress.push_back({7, "out", "record"});
+  auto delta = files->write_part(2, 0, **v2, &changed.keys, extras);
+  REQUIRE(delta);
+  CHECK(delta->keys < full->keys + 2);
+  v2->reset();
+
+  put(st, alice, "a3-after-checkpoint");
+  auto restored = files->restore(st, {full->file, delta->file});
+  REQUIRE(restored);
+  CHECK(get(st, alice) == "a2");
+  CHECK(get(st, bob) == "<none>");
+  REQUIRE(restored->pending.size() == 1);
+  CHECK(restored->pending[0].target == alice);
+  REQUIRE(restored->logged.size() == 1);
+  CHECK(*restored->logged[0].invocations[0].caller == alice);
+  REQUIRE(restored->egress.size() == 1);
+  CHECK(restored->egress[0].seq == 7);
+
+  // A damaged file is refused and the store keeps its content.
+  {
+    std::fstream f{dir.path + "/chk/" + delta->file, std::ios::binary | std::ios::in | std::ios::out};
+    f.seekp(12);
+    f.put('#');
+  }
+  put(st, alice, "kept");
+  auto bad = files->restore(st, {full->file, delta->file});
+  REQUIRE(!bad);
+  CHECK(bad.err().message.find(delta->file) != std::string::npos);
+  CHECK(get(st, alice) == "kept");
+}
+
+TEST_CASE("the newest complete manifest wins and retention keeps what it names") {
+  temp_dir dir;
+  auto files = checkpoint_files::open(dir.path);
+  REQUIRE(files);
+  auto s = store::open(dir.path + "/p0");
+  auto& st = **s;
+  CHECK(!files->latest()->has_value());
+  std::vector<std::string> chain;
+  for (std::uint64_t id = 1; id <= 5; ++id) {
+    put(st, alice, std::to_string(id));
+    auto changed = st.take_changes();
+    auto v = st.take_snapshot();
+    bool full = id == 1 || id == 4;
+    auto part = files->write_part(id, 0, **v, full ? nullptr : &changed.keys, {});
+    REQUIRE(part);
+    if (full)
+      chain.clear();
+    chain.push_back(part->file);
+    REQUIRE(files->write_manifest(manifest{id, 0, id * 10, 1, 128, {chain}}));
+    REQUIRE(files->retain(2));
+  }
+  // A manifest being written (not renamed yet) does not count.
+  std::ofstream{dir.path + "/manifest-00000000000000000006.json.tmp"} << "{";
+  auto m = files->latest();
+  REQUIRE(m);
+  REQUIRE(m->has_value());
+  CHECK((*m)->id == 5);
+  CHECK((*m)->ingress_position == 50);
+  CHECK((*m)->chains[0].size() == 2); // full of 4, delta of 5
+  size_t parts = 0;
+  for (auto& e : fs::directory_iterator(dir.path))
+    parts += e.path().filename().string().rfind("part-", 0) == 0 ? 1 : 0;
+  CHECK(parts == 2); // checkpoints 4 and 5 need only their own chain
+  auto restored = files->restore(st, (*m)->chains[0]);
+  REQUIRE(restored);
+  CHECK(get(st, alice) == "5");
+}
+
+TEST_CASE("egress release is idempotent per partition and pops in order") {
+  temp_dir dir;
+  auto e = egress_store::open(dir.path);
+  REQUIRE(e);
+  auto& es = **e;
+  REQUIRE(es.release(0, {{1, "out", "a"}, {2, "out", "b"}}));
+  REQUIRE(es.release(0, {{2, "out", "b"}, {3, "out", "c"}})); // 2 again after a restore
+  REQUIRE(es.release(1, {{1, "out", "x"}}));                   // another partition's 1
+  REQUIRE(es.append({{0, "other", "now"}}));
+  CHECK(*es.size("out") == 4);
+  std::vector<std::string> got;
+  while (auto r = *es.pop("out"))
+    got.push_back(*r);
+  CHECK(got == std::vector<std::string>{"a", "b", "c", "x"});
+  CHECK(**es.pop("other") == "now");
+  CHECK(!es.pop("other")->has_value());
+  CHECK(!es.pop("nope")->has_value());
+}
