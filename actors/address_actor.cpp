@@ -134,12 +134,6 @@ caf::behavior address_actor(caf::event_based_actor* self, address_actor_config c
       }
       on_response(self, st, std::get<protocol::invocation_response>(resp));
     },
-    [=](collect_atom) -> std::vector<protocol::invocation> {
-      st->frozen = true;
-      auto all = st->batch.drain();
-      self->quit();
-      return all;
-    },
     [=](stop_atom) { self->quit(); },
   };
 }

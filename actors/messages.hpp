@@ -7,6 +7,8 @@
 #include "actors/instance_state.hpp"
 #include "io/function_client.hpp"
 #include "protocol/messages.hpp"
+#include "state/checkpoint_files.hpp"
+#include "state/ingress_log.hpp"
 #include "state/format.hpp"
 
 #include <caf/all.hpp>
@@ -52,6 +54,16 @@ struct registration {
   std::string reason;
 };
 
+/// A partition's part of a checkpoint, written: what the coordinator needs.
+struct part_ack {
+  std::uint64_t checkpoint = 0;
+  std::uint32_t partition = 0;
+  std::vector<std::string> chain;               // files to restore this partition
+  std::vector<state::egress_entry> egress;      // to release when the checkpoint completes
+  std::uint64_t messages = 0;                   // pending + logged invocations in it
+  std::uint64_t bytes = 0;
+};
+
 /// Counters a partition reports to /health.
 struct partition_stats {
   std::uint32_t partition = 0;
@@ -75,14 +87,18 @@ using register_atom = caf::atom_constant<caf::atom("register")>; // A -> P (repl
 using tick_atom = caf::atom_constant<caf::atom("tick")>;         // P -> P, delayed messages
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;       // P -> P, passivation
 using peers_atom = caf::atom_constant<caf::atom("peers")>;       // node -> P (reply: ok)
-using freeze_atom = caf::atom_constant<caf::atom("freeze")>;     // node -> P (reply: ok)
-using marker_atom = caf::atom_constant<caf::atom("marker")>;     // P -> P, end of channel
-using collect_atom = caf::atom_constant<caf::atom("collect")>;   // P -> A (reply: invocations)
 using stop_atom = caf::atom_constant<caf::atom("stop")>;         // P -> A, passivate
 using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>; // node -> P
 using replay_atom = caf::atom_constant<caf::atom("replay")>;     // node -> P
 using drop_atom = caf::atom_constant<caf::atom("drop")>;         // node -> P
 using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> P
+using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source -> P -> P
+using completed_atom = caf::atom_constant<caf::atom("completed")>; // C -> P
+using part_atom = caf::atom_constant<caf::atom("part")>;         // writer -> C
+using write_atom = caf::atom_constant<caf::atom("write")>;       // P -> writer
+using log_atom = caf::atom_constant<caf::atom("log")>;           // log writer -> source
+using final_atom = caf::atom_constant<caf::atom("final")>;       // node -> C
+using setup_atom = caf::atom_constant<caf::atom("setup")>;       // node -> C, source
 
 } // namespace hearth::actors
 
@@ -92,6 +108,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::spec_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::partition_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::part_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::state::part_extras)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::state::ingress_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::dead_letter_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::io::function_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::invocation)

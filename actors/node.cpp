@@ -1,6 +1,8 @@
 #include "actors/node.hpp"
 
+#include "actors/coordinator.hpp"
 #include "actors/partition.hpp"
+#include "actors/source.hpp"
 #include "state/store.hpp"
 
 #include <fcntl.h>
@@ -17,7 +19,7 @@ namespace {
 
 /// The layout a data dir was created with: partitions and key groups must not
 /// change under it (key groups would land in another partition's store).
-status check_layout(const node_options& opts) {
+result<int> check_layout(const node_options& opts) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(opts.data_dir, ec);
@@ -26,9 +28,12 @@ status check_layout(const node_options& opts) {
   // One node per data dir: the lock is held until the process exits.
   auto lock_path = (fs::path{opts.data_dir} / "LOCK").string();
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0)
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (fd >= 0)
+      ::close(fd);
     return error{errc::conflict, "data dir " + opts.data_dir
                                    + " is in use by another hearth-node (" + lock_path + ")"};
+  }
   auto path = fs::path{opts.data_dir} / "LAYOUT";
   std::ostringstream want;
   want << "partitions=" << opts.partitions << "\nmax_key_groups=" << opts.max_key_groups << "\n";
@@ -41,13 +46,13 @@ status check_layout(const node_options& opts) {
                    "data dir " + opts.data_dir + " was created with a different layout ("
                      + have.str() + "); start with the same --set partitions=... and "
                                     "max_key_groups=..., or use another --data-dir"};
-    return ok();
+    return fd;
   }
   std::ofstream out{path};
   out << want.str();
   if (!out)
     return error{errc::io, "cannot write " + path.string()};
-  return ok();
+  return fd;
 }
 
 result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
@@ -72,8 +77,17 @@ result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
 } // namespace
 
 node::~node() {
-  for (auto& p : partitions_)
-    caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  for (auto* group : {&partitions_, &writers_})
+    for (auto& a : *group)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  if (source_)
+    caf::anon_send_exit(source_, caf::exit_reason::user_shutdown);
+  if (coordinator_)
+    caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
+  if (log_)
+    log_->stop();
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
 }
 
 std::string node::dead_letter_id(const state::dead_letter& d) {
@@ -82,44 +96,141 @@ std::string node::dead_letter_id(const state::dead_letter& d) {
 
 result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options opts,
                                           std::shared_ptr<const io::module_config> module,
-                                          std::shared_ptr<io::function_client> client,
-                                          std::shared_ptr<io::topic_queues> egress) {
-  if (auto s = check_layout(opts); !s)
-    return s.err();
+                                          std::shared_ptr<io::function_client> client) {
+  namespace fs = std::filesystem;
+  auto lock = check_layout(opts);
+  if (!lock)
+    return lock.err();
   std::unique_ptr<node> n{new node()};
+  n->lock_fd_ = *lock;
   n->sys_ = &sys;
-  n->opts_ = opts;
   n->module_ = module;
+  if (opts.checkpoint_dir.empty())
+    opts.checkpoint_dir = (fs::path{opts.data_dir} / "checkpoints").string();
+  n->opts_ = opts;
+
+  // The newest completed checkpoint.
+  auto files = state::checkpoint_files::open(opts.checkpoint_dir);
+  if (!files)
+    return files.err();
+  auto shared_files = std::make_shared<state::checkpoint_files>(std::move(*files));
+  std::vector<std::string> skipped;
+  auto latest = shared_files->latest(&skipped);
+  if (!latest)
+    return latest.err();
+  for (auto& s : skipped)
+    std::cerr << "hearth-node: skipped checkpoint " << s << std::endl;
+  auto& m = *latest;
+  if (m && (m->partitions != opts.partitions || m->max_key_groups != opts.max_key_groups))
+    return error{errc::conflict, "the newest checkpoint was taken with partitions="
+                                   + std::to_string(m->partitions) + " max_key_groups="
+                                   + std::to_string(m->max_key_groups)};
+  n->restored_ = m ? m->id : 0;
+
+  // Stores, rebuilt from the checkpoint (or emptied: without one, the ingress
+  // log replayed from its start is the whole history).
+  std::vector<std::shared_ptr<state::store>> stores;
+  std::vector<state::part_extras> extras(opts.partitions);
   for (std::uint32_t p = 0; p < opts.partitions; ++p) {
-    auto dir = (std::filesystem::path{opts.data_dir} / "partitions" / std::to_string(p)).string();
+    auto dir = (fs::path{opts.data_dir} / "partitions" / std::to_string(p)).string();
     auto store = state::store::open(dir);
     if (!store)
       return store.err();
+    if (m) {
+      auto restored = shared_files->restore(**store, m->chains[p]);
+      if (!restored)
+        return restored.err();
+      extras[p] = std::move(*restored);
+    } else if (auto s = (*store)->replace([](state::write_batch&) { return ok(); }); !s) {
+      return s.err();
+    }
+    stores.emplace_back(std::move(*store));
+  }
+
+  // Egress: a restored checkpoint's records are released (again: harmless).
+  if (module->egress) {
+    auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string());
+    if (!eg)
+      return eg.err();
+    n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
+    for (std::uint32_t p = 0; p < opts.partitions; ++p)
+      if (auto s = n->egress_->release(p, extras[p].egress); !s)
+        return s.err();
+  }
+
+  // The ingress log; durable records go to the source (set below, before any
+  // record can be submitted).
+  auto log = state::ingress_log::open((fs::path{opts.data_dir} / "ingress" / "log").string());
+  if (!log)
+    return log.err();
+  n->gate_ = std::make_shared<ingress_gate>();
+  auto source_slot = std::make_shared<caf::actor>();
+  state::ingress_writer_options wopts;
+  wopts.keys_dir = (fs::path{opts.data_dir} / "ingress" / "keys").string();
+  wopts.retention = opts.idempotency_retention;
+  wopts.on_durable = [gate = n->gate_, source_slot](std::vector<state::ingress_record> records) {
+    for (auto& r : records)
+      gate->expect(r.offset);
+    caf::anon_send(*source_slot, log_atom::value, std::move(records));
+  };
+  auto writer = state::ingress_writer::start(std::move(*log), std::move(wopts));
+  if (!writer)
+    return writer.err();
+  n->log_ = std::shared_ptr<state::ingress_writer>{std::move(*writer)};
+
+  coordinator_config ccfg;
+  ccfg.files = shared_files;
+  ccfg.egress = n->egress_ ? n->egress_ : nullptr;
+  ccfg.log = n->log_;
+  ccfg.interval = opts.checkpoint_interval;
+  ccfg.keep = opts.checkpoints_kept;
+  ccfg.last_completed = n->restored_;
+  ccfg.max_key_groups = opts.max_key_groups;
+  n->coordinator_ = sys.spawn<caf::detached>(coordinator_actor, std::move(ccfg));
+
+  for (std::uint32_t p = 0; p < opts.partitions; ++p) {
+    n->writers_.push_back(
+      sys.spawn<caf::detached>(snapshot_writer_actor, shared_files, n->coordinator_));
     partition_config cfg;
     cfg.id = p;
     cfg.partitions = opts.partitions;
     cfg.max_key_groups = opts.max_key_groups;
     cfg.module = module;
     cfg.client = client;
-    cfg.egress = egress;
-    cfg.store = std::shared_ptr<state::store>{std::move(*store)};
+    cfg.store = stores[p];
+    cfg.egress = n->egress_;
+    cfg.gate = n->gate_;
+    cfg.writer = n->writers_.back();
     cfg.idle = opts.idle;
     cfg.max_live = opts.max_live;
+    cfg.full_every = opts.full_every;
+    cfg.last_completed = n->restored_;
     n->partitions_.push_back(sys.spawn(partition_actor, std::move(cfg)));
   }
   caf::scoped_actor self{sys};
-  // All peers first, then start: a partition re-delivering its inbox may route
-  // to a peer, which must already know its peers.
   for (auto& p : n->partitions_)
     self->request(p, caf::infinite, peers_atom::value, n->partitions_)
       .receive([](caf::ok_atom) {}, [](caf::error&) {});
-  for (auto& p : n->partitions_)
-    self->request(p, caf::infinite, start_atom::value)
+  for (std::uint32_t p = 0; p < opts.partitions; ++p)
+    self->request(n->partitions_[p], caf::infinite, start_atom::value, std::move(extras[p]))
       .receive([](caf::ok_atom) {}, [](caf::error&) {});
+
+  source_config scfg;
+  scfg.log = n->log_;
+  scfg.partitions = n->partitions_;
+  scfg.max_key_groups = opts.max_key_groups;
+  scfg.position = m ? m->ingress_position : n->log_->first_offset();
+  n->source_ = sys.spawn<caf::detached>(source_actor, std::move(scfg));
+  *source_slot = n->source_;
+  self->request(n->source_, caf::infinite, start_atom::value)
+    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  self->request(n->coordinator_, caf::infinite, setup_atom::value, n->partitions_, n->source_)
+    .receive([](caf::ok_atom) {}, [](caf::error&) {});
   return n;
 }
 
-status node::deliver(const protocol::address& target, protocol::typed_value value) {
+result<delivery> node::deliver(const protocol::address& target, protocol::typed_value value,
+                               const std::string& idempotency_key) {
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
   if (!module_->find_endpoint(target.type))
@@ -127,17 +238,18 @@ status node::deliver(const protocol::address& target, protocol::typed_value valu
   if (state::encoded_address_size(target) > state::max_address_bytes)
     return error{errc::malformed, "address is longer than "
                                     + std::to_string(state::max_address_bytes) + " bytes"};
-  auto kg = protocol::key_group_of(target.id, opts_.max_key_groups);
-  auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
-  envelope env{target, protocol::invocation{std::nullopt, std::move(value)}};
-  caf::scoped_actor self{*sys_};
-  status out = ok();
-  self->request(partitions_[p], caf::infinite, ingress_atom::value, std::move(env))
-    .receive([](caf::ok_atom) {},
-             [&](caf::error& err) {
-               out = error{errc::unavailable, "delivery failed: " + sys_->render(err)};
-             });
-  return out;
+  if (idempotency_key.size() > 400)
+    return error{errc::malformed, "Idempotency-Key is longer than 400 bytes"};
+  state::ingress_record rec;
+  rec.idempotency_key = idempotency_key;
+  rec.target = target;
+  rec.value = std::move(value);
+  auto logged = log_->submit(std::move(rec)).get();
+  if (!logged)
+    return error{errc::unavailable, "the message could not be logged: " + logged.err().message};
+  if (!logged->duplicate)
+    gate_->wait(logged->offset);
+  return delivery{logged->offset, logged->duplicate};
 }
 
 result<dead_letter_list> node::dead_letters(size_t limit) {
@@ -174,7 +286,7 @@ result<size_t> node::replay(const std::string& id) {
   if (n == -1)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
   if (n == -3)
-    return error{errc::unavailable, "the node is shutting down"};
+    return error{errc::io, "the dead letter could not be removed"};
   if (n < 0)
     return error{errc::conflict, "dead letter '" + id
                                    + "' holds no message that can be re-delivered to a function"};
@@ -205,16 +317,21 @@ std::vector<partition_stats> node::stats() {
   return out;
 }
 
-void node::shutdown() {
+std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   if (stopping_.exchange(true))
-    return;
+    return 0;
+  // Waiting senders are answered: their messages are durable in the log.
+  gate_->open_all();
+  log_->stop();
+  std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
-  // Freeze all partitions at once: each waits for the others' markers.
-  std::vector<decltype(self->request(partitions_[0], caf::infinite, freeze_atom::value))> pending;
-  for (auto& p : partitions_)
-    pending.push_back(self->request(p, caf::infinite, freeze_atom::value));
-  for (auto& h : pending)
-    h.receive([](caf::ok_atom) {}, [](caf::error&) {});
+  self->request(coordinator_, timeout, final_atom::value)
+    .receive([&](caf::ok_atom, std::uint64_t n) { unfinished = n; },
+             [&](caf::error& err) {
+               std::cerr << "hearth-node: no final checkpoint (" << sys_->render(err)
+                         << "); the next start resumes from the last one" << std::endl;
+             });
+  return unfinished;
 }
 
 } // namespace hearth::actors

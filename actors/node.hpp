@@ -1,19 +1,28 @@
 #pragma once
 
-// actors::node: the runtime of one Hearth node: its partitions, their stores,
-// and the blocking entry points the HTTP servers call.
+// actors::node: the runtime of one Hearth node: its partitions and their
+// stores, the durable ingress log, the checkpoint coordinator, the egress
+// store, and the blocking entry points the HTTP servers call.
+//
+// Start restores the newest completed checkpoint (or starts empty), then
+// re-delivers the messages that were in flight in it and replays the ingress
+// log from its position. Shutdown takes a final checkpoint.
 //
 // Threading: every public member function blocks its caller until the actors
 // answer, so it must be called from a non-CAF thread (an HTTP server thread or
 // main), never from inside an actor.
 
+#include "actors/ingress_gate.hpp"
 #include "actors/messages.hpp"
 #include "io/function_client.hpp"
 #include "io/module.hpp"
-#include "io/playground.hpp"
+#include "state/checkpoint_files.hpp"
+#include "state/egress_store.hpp"
+#include "state/ingress_log.hpp"
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -23,31 +32,45 @@ namespace hearth::actors {
 
 struct node_options {
   std::string data_dir = "hearth-data";
+  std::string checkpoint_dir;                // empty: <data_dir>/checkpoints
   std::uint32_t partitions = 2;
   std::uint32_t max_key_groups = 128;
   std::chrono::milliseconds idle{60'000};
-  size_t max_live = 100'000; // per partition
+  size_t max_live = 100'000;                 // per partition
+  std::chrono::milliseconds checkpoint_interval{1000};
+  size_t checkpoints_kept = 3;
+  std::uint64_t full_every = 10;
+  std::chrono::milliseconds idempotency_retention{std::chrono::hours{1}};
+};
+
+/// What the ingress tells its sender.
+struct delivery {
+  std::uint64_t offset = 0;
+  bool duplicate = false; // the idempotency key was already accepted
 };
 
 class node {
 public:
   ~node();
 
-  /// Opens one store per partition under data_dir/partitions/<p>, spawns the
-  /// partition actors and re-delivers what the last shutdown persisted.
-  /// Fails with errc::io (storage) or errc::conflict (the data dir was made
-  /// with another partitions / max_key_groups setting).
+  /// Opens the stores, restores the newest checkpoint, spawns the actors and
+  /// replays the ingress log. Fails with errc::io (storage) or errc::conflict
+  /// (another layout, or the data dir is in use).
   static result<std::unique_ptr<node>> start(caf::actor_system& sys, node_options opts,
                                              std::shared_ptr<const io::module_config> module,
-                                             std::shared_ptr<io::function_client> client,
-                                             std::shared_ptr<io::topic_queues> egress);
+                                             std::shared_ptr<io::function_client> client);
 
-  /// Hands a message from outside to its address and returns once the
-  /// address has accepted it (back-pressure: waits while the address is at its
-  /// maxNumBatchRequests). errc::unknown for an unknown function type,
-  /// errc::malformed for an address too long to store, errc::unavailable when
-  /// the node is shutting down.
-  status deliver(const protocol::address& target, protocol::typed_value value);
+  /// Logs a message from outside durably (fsync) and returns once its address
+  /// has accepted it (back-pressure: waits while the address holds
+  /// maxNumBatchRequests messages). With an idempotency key already accepted
+  /// within the retention window, nothing is logged again. errc::unknown for
+  /// an unknown function type, errc::malformed for an address too long to
+  /// store, errc::unavailable when the node is shutting down or the log fails.
+  result<delivery> deliver(const protocol::address& target, protocol::typed_value value,
+                           const std::string& idempotency_key = {});
+
+  /// The durable egress topics (null when the module declares no egress).
+  std::shared_ptr<state::egress_store> egress() const { return egress_; }
 
   /// Dead letters of all partitions (at most `limit`).
   result<dead_letter_list> dead_letters(size_t limit = 1000);
@@ -63,9 +86,13 @@ public:
   /// Counters of every partition.
   std::vector<partition_stats> stats();
 
-  /// Stops processing and persists everything unfinished (returns when it is
-  /// durable). Call once, after the ingress stopped.
-  void shutdown();
+  /// The checkpoint restored at start (0: none).
+  std::uint64_t restored_checkpoint() const { return restored_; }
+
+  /// Refuses new messages, answers the waiting ones, and takes a final
+  /// checkpoint (waits for it, at most `timeout`). Returns the number of
+  /// unfinished messages the checkpoint holds. Call once.
+  std::uint64_t shutdown(std::chrono::milliseconds timeout = std::chrono::minutes{1});
 
   /// The id of a dead letter, as the admin API shows it.
   static std::string dead_letter_id(const state::dead_letter& d);
@@ -75,8 +102,16 @@ private:
   caf::actor_system* sys_ = nullptr;
   node_options opts_;
   std::shared_ptr<const io::module_config> module_;
+  std::shared_ptr<state::ingress_writer> log_;
+  std::shared_ptr<state::egress_store> egress_;
+  std::shared_ptr<ingress_gate> gate_;
   std::vector<caf::actor> partitions_;
+  std::vector<caf::actor> writers_;
+  caf::actor source_;
+  caf::actor coordinator_;
+  std::uint64_t restored_ = 0;
   std::atomic<bool> stopping_{false};
+  int lock_fd_ = -1;
 };
 
 } // namespace hearth::actors

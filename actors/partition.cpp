@@ -1,8 +1,11 @@
 #include "actors/partition.hpp"
 
 #include "actors/address_actor.hpp"
+#include "actors/barrier_tracker.hpp"
+#include "actors/coordinator.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <iostream>
 #include <set>
 #include <unordered_map>
@@ -29,12 +32,32 @@ std::int64_t mono_ms() {
 constexpr size_t delayed_scan_limit = 10'000;
 constexpr std::int64_t max_delay_ms = 100LL * 365 * 24 * 3600 * 1000; // 100 years
 
+/// Longest state name or cancellation token that fits in a key next to the
+/// longest address (LMDB keys are at most 511 bytes).
+constexpr size_t max_name_bytes = 511 - 3 - state::max_address_bytes;
+
 struct live_entry {
   caf::actor actor;
-  std::uint64_t pending = 0;
+  std::deque<protocol::invocation> pending; // received, not yet completed, in order
   std::int64_t last_active = 0;
   std::uint32_t max_batch = 0;
-  std::vector<caf::response_promise> deferred;
+  std::vector<std::uint64_t> deferred;      // ingress offsets waiting for room
+};
+
+/// An exactly-once egress record, held until the checkpoint covering it completes.
+struct held_egress {
+  std::uint64_t epoch = 0; // the first checkpoint that will contain it
+  state::egress_entry entry;
+};
+
+/// The recording of a running checkpoint.
+struct recording {
+  std::uint64_t id = 0;
+  std::shared_ptr<state::snapshot> view; // null: the store could not be read
+  std::shared_ptr<std::unordered_set<std::string>> changed;
+  std::vector<std::string> chain;
+  state::part_extras extras;
+  std::vector<std::vector<envelope>> logs; // per input channel
 };
 
 struct partition_state {
@@ -47,26 +70,31 @@ struct partition_state {
   std::optional<std::int64_t> wake_at; // wall ms the current tick is armed for
   std::uint64_t timer_gen = 0;         // only the tick of this generation counts
   partition_stats stats;
+  bool at_least_once = false;          // egress visible at once
 
   // Start-up: routes from peers that arrive before this partition re-delivered
-  // its own inbox wait here, so messages keep their order per target.
+  // its restored messages wait here, so messages keep their order per target.
   bool started = false;
   std::vector<envelope> early;
 
-  // Shutdown.
-  bool frozen = false;
-  bool freeze_done = false;
-  std::uint32_t markers_seen = 0;
-  size_t collects_pending = 0;
-  std::vector<state::inbox_entry> collected; // batches taken back from address actors
-  std::vector<state::inbox_entry> inbox;     // messages routed while frozen
-  caf::response_promise freeze_rp;
+  // Checkpoints.
+  barrier_tracker tracker{1};
+  std::optional<recording> rec;
+  std::uint64_t last_recorded = 0;
+  std::uint64_t last_completed = 0;
+  std::vector<std::string> chain; // files of the last completed checkpoint
+  std::map<std::uint64_t, std::vector<std::string>> recorded_chains;
+  std::vector<held_egress> egress_held;
 
   key_group kg_of(const address& a) const {
     return protocol::key_group_of(a.id, cfg.max_key_groups);
   }
   std::uint32_t owner_of(const address& a) const {
     return protocol::partition_of(kg_of(a), cfg.max_key_groups, cfg.partitions);
+  }
+  /// Input channel of messages from `from` (a peer); 0 is the ingress source.
+  channel_id channel_of(std::uint32_t from) const {
+    return static_cast<channel_id>(from < cfg.id ? from + 1 : from);
   }
 };
 
@@ -104,27 +132,18 @@ void dead_letter(const state_ptr& st, state::write_batch& wb, const address& own
   log(st, "dead letter for " + target.to_string() + ": " + reason);
 }
 
-void release_deferred(live_entry& e) {
-  if (e.deferred.empty())
+void release_deferred(const state_ptr& st, live_entry& e) {
+  if (e.deferred.empty() || (e.max_batch != 0 && e.pending.size() > e.max_batch))
     return;
-  if (e.max_batch != 0 && e.pending > e.max_batch)
-    return;
-  for (auto& rp : e.deferred)
-    rp.deliver(caf::ok_atom::value);
+  for (auto offset : e.deferred)
+    st->cfg.gate->accept(offset);
   e.deferred.clear();
 }
 
-/// Hands `env` to its address actor (spawning it if needed). `rp` is the
-/// ingress promise to answer once the address has room, if any.
+/// Hands `env` to its address actor (spawning it if needed) and records it as
+/// pending. `offset` is set for ingress records, whose sender waits for room.
 void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope env,
-                   caf::response_promise* rp) {
-  if (st->frozen) {
-    state::inbox_entry e{st->kg_of(env.target), 0, env.target, {std::move(env.inv)}};
-    st->inbox.push_back(std::move(e));
-    if (rp)
-      rp->deliver(caf::ok_atom::value);
-    return;
-  }
+                   std::optional<std::uint64_t> offset) {
   auto it = st->live.find(env.target);
   if (it == st->live.end()) {
     auto* ep = st->cfg.module->find_endpoint(env.target.type);
@@ -142,8 +161,8 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
       state::write_batch wb;
       dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
       commit(st, wb);
-      if (rp)
-        rp->deliver(caf::ok_atom::value);
+      if (offset)
+        st->cfg.gate->accept(*offset);
       return;
     }
     address_actor_config acfg;
@@ -160,38 +179,26 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     it = st->live.emplace(env.target, std::move(le)).first;
   }
   auto& e = it->second;
-  e.pending++;
+  e.pending.push_back(env.inv);
   st->stats.pending_invocations++;
   e.last_active = mono_ms();
   self->send(e.actor, invoke_atom::value, std::move(env.inv));
-  if (rp) {
-    if (e.max_batch != 0 && e.pending > e.max_batch)
-      e.deferred.push_back(*rp);
+  if (offset) {
+    if (e.max_batch != 0 && e.pending.size() > e.max_batch)
+      e.deferred.push_back(*offset);
     else
-      rp->deliver(caf::ok_atom::value);
+      st->cfg.gate->accept(*offset);
   }
 }
 
 /// Sends `env` towards its partition: local delivery or the ordered channel to a peer.
 void route(caf::event_based_actor* self, const state_ptr& st, envelope env) {
-  if (st->frozen) {
-    // Frozen: everything still moving is persisted here, whatever its partition.
-    state::inbox_entry e{st->kg_of(env.target), 0, env.target, {std::move(env.inv)}};
-    st->inbox.push_back(std::move(e));
-    return;
-  }
   auto owner = st->owner_of(env.target);
-  if (owner == st->cfg.id && !st->started)
-    st->early.push_back(std::move(env));
-  else if (owner == st->cfg.id)
-    deliver_local(self, st, std::move(env), nullptr);
+  if (owner == st->cfg.id)
+    deliver_local(self, st, std::move(env), std::nullopt);
   else
-    self->send(st->peers[owner], route_atom::value, std::move(env));
+    self->send(st->peers[owner], route_atom::value, st->cfg.id, std::move(env));
 }
-
-/// Longest state name or cancellation token that fits in a key next to the
-/// longest address (LMDB keys are at most 511 bytes).
-constexpr size_t max_name_bytes = 511 - 3 - state::max_address_bytes;
 
 /// Validates an address produced by a function; empty string when fine.
 std::string check_target(const state_ptr& st, const address& a) {
@@ -209,8 +216,6 @@ std::string check_target(const state_ptr& st, const address& a) {
 /// time. A re-armed timer makes the tick already scheduled stale: it still
 /// arrives but is ignored (its generation is old), so ticks never pile up.
 void arm_timer(caf::event_based_actor* self, const state_ptr& st, std::int64_t due) {
-  if (st->frozen)
-    return;
   if (st->wake_at && *st->wake_at <= due)
     return;
   st->wake_at = due;
@@ -222,6 +227,7 @@ void rearm(caf::event_based_actor* self, const state_ptr& st) {
   auto next = st->cfg.store->next_due(st->kg_begin, st->kg_end);
   if (!next) {
     log(st, "cannot read delayed messages: " + next.err().message);
+    arm_timer(self, st, wall_ms() + 1000);
     return;
   }
   if (*next)
@@ -254,8 +260,8 @@ void fire_delayed(caf::event_based_actor* self, const state_ptr& st) {
   rearm(self, st);
 }
 
-void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::write_batch& wb,
-                   const address& sender, std::vector<protocol::delayed_message>& delayed,
+void apply_delayed(const state_ptr& st, state::write_batch& wb, const address& sender,
+                   std::vector<protocol::delayed_message>& delayed,
                    std::optional<std::int64_t>& earliest) {
   auto kg = st->kg_of(sender);
   std::set<std::string> tokens_added; // tokens registered earlier in this same batch
@@ -277,6 +283,8 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
         added.erase(pos);
         continue;
       }
+      if (d.cancellation_token.size() > max_name_bytes)
+        continue; // never stored, so nothing to cancel
       auto found = st->cfg.store->find_token(kg, sender, d.cancellation_token);
       if (found && *found && !tokens_cancelled.count(d.cancellation_token)) {
         wb.delete_delayed(**found);
@@ -285,23 +293,23 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
       // Unknown token (already delivered or cancelled): a no-op, as in StateFun.
       continue;
     }
+    auto dead = [&](const std::string& why) {
+      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}}, why);
+    };
     if (d.delay_ms < 0) {
-      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
-                  "delayed message with a negative delay");
+      dead("delayed message with a negative delay");
       continue;
     }
     if (d.delay_ms > max_delay_ms) {
-      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
-                  "delayed message with a delay over " + std::to_string(max_delay_ms) + " ms");
+      dead("delayed message with a delay over " + std::to_string(max_delay_ms) + " ms");
       continue;
     }
     if (d.cancellation_token.size() > max_name_bytes) {
-      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
-                  "cancellation token longer than " + std::to_string(max_name_bytes) + " bytes");
+      dead("cancellation token longer than " + std::to_string(max_name_bytes) + " bytes");
       continue;
     }
     if (auto problem = check_target(st, d.target); !problem.empty()) {
-      dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}}, problem);
+      dead(problem);
       continue;
     }
     if (!d.cancellation_token.empty()) {
@@ -311,9 +319,8 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
         pending_in_store = found && *found;
       }
       if (tokens_added.count(d.cancellation_token) || pending_in_store) {
-        dead_letter(st, wb, sender, d.target, {protocol::invocation{sender, d.argument}},
-                    "cancellation token '" + d.cancellation_token
-                      + "' is already pending for " + sender.to_string());
+        dead("cancellation token '" + d.cancellation_token + "' is already pending for "
+             + sender.to_string());
         continue;
       }
       tokens_added.insert(d.cancellation_token);
@@ -333,32 +340,37 @@ void apply_delayed(caf::event_based_actor* self, const state_ptr& st, state::wri
   }
 }
 
-/// Validates egress messages; the valid records are returned, to be pushed
-/// only once the batch is committed.
-std::vector<io::egress_record> apply_egress(const state_ptr& st, state::write_batch& wb,
-                                            const address& source,
-                                            std::vector<protocol::egress_message>& egresses) {
-  std::vector<io::egress_record> out;
+bool known_topic(const state_ptr& st, const std::string& topic) {
+  auto& eg = st->cfg.module->egress;
+  return eg && std::find(eg->topics.begin(), eg->topics.end(), topic) != eg->topics.end();
+}
+
+/// Validates egress messages; returns the valid records, numbered, to be made
+/// visible (or held) once the batch is committed.
+std::vector<state::egress_entry> apply_egress(const state_ptr& st, state::write_batch& wb,
+                                              const address& source,
+                                              std::vector<protocol::egress_message>& egresses) {
+  std::vector<state::egress_entry> out;
   for (auto& eg : egresses) {
     address pseudo{{eg.egress_namespace, eg.egress_type}, ""};
     auto id = eg.egress_id();
+    auto dead = [&](const std::string& why) {
+      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}}, why);
+    };
     if (id != io::playground_egress_id || !st->cfg.egress) {
-      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
-                  "unknown egress '" + id + "'");
+      dead("unknown egress '" + id + "'");
       continue;
     }
     auto rec = io::decode_egress_record(eg.argument);
     if (!rec) {
-      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
-                  rec.err().message);
+      dead(rec.err().message);
       continue;
     }
-    if (!st->cfg.egress->has_topic(rec->topic)) {
-      dead_letter(st, wb, source, pseudo, {protocol::invocation{source, eg.argument}},
-                  "unknown egress topic '" + rec->topic + "'");
+    if (!known_topic(st, rec->topic)) {
+      dead("unknown egress topic '" + rec->topic + "'");
       continue;
     }
-    out.push_back(std::move(*rec));
+    out.push_back({st->cfg.store->next_seq(), std::move(rec->topic), std::move(rec->payload)});
   }
   return out;
 }
@@ -381,9 +393,10 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   if (it == st->live.end())
     return;
   auto& e = it->second;
-  e.pending -= std::min<std::uint64_t>(e.pending, n);
+  for (std::uint32_t i = 0; i < n && !e.pending.empty(); ++i)
+    e.pending.pop_front();
   e.last_active = mono_ms();
-  release_deferred(e);
+  release_deferred(st, e);
 }
 
 void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
@@ -400,7 +413,7 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
   }
   // 2. Delayed messages, in list order.
   std::optional<std::int64_t> earliest;
-  apply_delayed(self, st, wb, fx.source, fx.delayed, earliest);
+  apply_delayed(st, wb, fx.source, fx.delayed, earliest);
   // 3. Egress records.
   auto records = apply_egress(st, wb, fx.source, fx.egresses);
   // 4. State mutations.
@@ -411,15 +424,15 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
     completed(st, fx.source, fx.completed);
     return;
   }
-  for (auto& rec : records)
-    if (auto s = st->cfg.egress->push(rec); !s) {
-      state::write_batch dl;
-      dead_letter(st, dl, fx.source, address{{"io.statefun.playground", "egress"}, ""},
-                  {protocol::invocation{fx.source, protocol::typed_value{io::playground_record_type,
-                                                                      true, rec.payload}}},
-                  s.err().message);
-      commit(st, dl);
+  if (!records.empty()) {
+    if (st->at_least_once) {
+      if (auto s = st->cfg.egress->append(records); !s)
+        log(st, "egress write failed: " + s.err().message);
+    } else {
+      for (auto& r : records)
+        st->egress_held.push_back({st->last_recorded + 1, std::move(r)});
     }
+  }
   for (auto& env : out)
     route(self, st, std::move(env));
   if (earliest)
@@ -437,12 +450,10 @@ void on_failure(const state_ptr& st, failure& f) {
 }
 
 void sweep(caf::event_based_actor* self, const state_ptr& st) {
-  if (st->frozen)
-    return;
   auto now = mono_ms();
   std::vector<std::pair<std::int64_t, address>> idle;
   for (auto& [a, e] : st->live)
-    if (e.pending == 0)
+    if (e.pending.empty())
       idle.emplace_back(e.last_active, a);
   size_t excess = st->live.size() > st->cfg.max_live ? st->live.size() - st->cfg.max_live : 0;
   std::sort(idle.begin(), idle.end());
@@ -458,62 +469,102 @@ void sweep(caf::event_based_actor* self, const state_ptr& st) {
   self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
 }
 
-void maybe_finish_freeze(const state_ptr& st) {
-  if (!st->frozen || st->freeze_done || st->collects_pending > 0
-      || st->markers_seen + 1 < st->cfg.partitions)
-    return;
-  st->freeze_done = true;
-  // Batches taken back from address actors were received before anything
-  // routed during the freeze, so they go first (sequence numbers order the inbox).
-  std::vector<state::inbox_entry> all = std::move(st->collected);
-  all.insert(all.end(), std::make_move_iterator(st->inbox.begin()),
-             std::make_move_iterator(st->inbox.end()));
-  st->inbox = std::move(all);
-  state::write_batch wb;
-  for (auto& e : st->inbox) {
-    if (e.invocations.empty())
-      continue;
-    e.seq = st->cfg.store->next_seq();
-    wb.put_inbox(e);
+// -- checkpoints ----------------------------------------------------------------
+
+/// The first barrier of checkpoint `id`: record the state in this very step.
+void record(caf::event_based_actor* self, const state_ptr& st, std::uint64_t id) {
+  recording r;
+  r.id = id;
+  auto view = st->cfg.store->take_snapshot();
+  if (view)
+    r.view = std::shared_ptr<state::snapshot>{std::move(*view)};
+  else
+    log(st, "checkpoint " + std::to_string(id) + ": " + view.err().message);
+  auto changes = st->cfg.store->take_changes();
+  bool full = changes.overflow || st->chain.empty() || st->last_completed != st->last_recorded
+              || st->chain.size() >= st->cfg.full_every;
+  auto name = state::checkpoint_files::part_name(id, st->cfg.id, full);
+  if (!full) {
+    r.changed = std::make_shared<std::unordered_set<std::string>>(std::move(changes.keys));
+    r.chain = st->chain;
   }
-  commit(st, wb);
-  if (auto s = st->cfg.store->sync(); !s)
-    log(st, "sync failed: " + s.err().message);
+  r.chain.push_back(name);
   for (auto& [a, e] : st->live)
-    for (auto& rp : e.deferred)
-      rp.deliver(caf::ok_atom::value);
-  st->live.clear();
-  size_t n = 0;
-  for (auto& e : st->inbox)
-    n += e.invocations.size();
-  if (n > 0)
-    log(st, "persisted " + std::to_string(n) + " unfinished message(s) for the next start");
-  st->freeze_rp.deliver(caf::ok_atom::value);
+    if (!e.pending.empty())
+      r.extras.pending.push_back(
+        {st->kg_of(a), 0, a, std::vector<protocol::invocation>(e.pending.begin(), e.pending.end())});
+  for (auto& h : st->egress_held)
+    r.extras.egress.push_back(h.entry);
+  r.logs.resize(st->tracker.inputs());
+  st->recorded_chains[id] = r.chain;
+  st->last_recorded = id;
+  st->rec = std::move(r);
+  for (std::uint32_t p = 0; p < st->peers.size(); ++p)
+    if (p != st->cfg.id)
+      self->send(st->peers[p], barrier_atom::value, id, st->cfg.id);
 }
 
-void start(caf::event_based_actor* self, const state_ptr& st) {
+/// Every input delivered the barrier: the recording is final.
+void finish(caf::event_based_actor* self, const state_ptr& st) {
+  auto r = std::move(*st->rec);
+  st->rec.reset();
+  if (!r.view)
+    return; // the coordinator abandons this checkpoint after its timeout
+  for (auto& channel : r.logs)
+    for (auto& env : channel)
+      r.extras.logged.push_back({st->kg_of(env.target), 0, env.target, {std::move(env.inv)}});
+  snapshot_job job;
+  job.checkpoint = r.id;
+  job.partition = st->cfg.id;
+  job.view = std::move(r.view);
+  job.changed = std::move(r.changed);
+  job.chain = std::move(r.chain);
+  job.extras = std::move(r.extras);
+  self->send(st->cfg.writer, write_atom::value, std::move(job));
+}
+
+void on_barrier(caf::event_based_actor* self, const state_ptr& st, std::uint64_t id, channel_id c) {
+  auto step = st->tracker.on_barrier(id, c);
+  if (step.record)
+    record(self, st, id);
+  if (step.complete)
+    finish(self, st);
+}
+
+/// Logs a message that belongs to the running checkpoint's channel state.
+void note_arrival(const state_ptr& st, channel_id c, const envelope& env) {
+  if (st->rec && st->tracker.must_log(c))
+    st->rec->logs[c].push_back(env);
+}
+
+void on_completed(const state_ptr& st, std::uint64_t id) {
+  if (id <= st->last_completed)
+    return;
+  st->last_completed = id;
+  if (auto it = st->recorded_chains.find(id); it != st->recorded_chains.end())
+    st->chain = it->second;
+  st->recorded_chains.erase(st->recorded_chains.begin(), st->recorded_chains.upper_bound(id));
+  // Released by the coordinator: every record held when `id` was recorded.
+  st->egress_held.erase(std::remove_if(st->egress_held.begin(), st->egress_held.end(),
+                                       [&](const held_egress& h) { return h.epoch <= id; }),
+                        st->egress_held.end());
+}
+
+void start(caf::event_based_actor* self, const state_ptr& st, state::part_extras& restored) {
   auto specs = st->cfg.store->load_specs();
   if (specs)
     st->specs = std::move(*specs);
   else
     log(st, "cannot load state specs: " + specs.err().message);
-  auto inbox = st->cfg.store->inbox();
-  if (!inbox) {
-    log(st, "cannot read the inbox: " + inbox.err().message);
-  } else if (!inbox->empty()) {
-    state::write_batch wb;
-    for (auto& e : *inbox)
-      wb.delete_inbox(e.kg, e.seq);
-    if (commit(st, wb)) {
-      st->started = true; // own inbox first, then what peers sent meanwhile
-      for (auto& e : *inbox)
-        for (auto& inv : e.invocations)
-          route(self, st, envelope{e.target, std::move(inv)});
-    }
-  }
+  // Restored messages first (pending, then logged, each in order), then what
+  // peers sent meanwhile.
+  for (auto* list : {&restored.pending, &restored.logged})
+    for (auto& e : *list)
+      for (auto& inv : e.invocations)
+        deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt);
   st->started = true;
   for (auto& env : st->early)
-    deliver_local(self, st, std::move(env), nullptr);
+    deliver_local(self, st, std::move(env), std::nullopt);
   st->early.clear();
   rearm(self, st);
   self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
@@ -523,9 +574,16 @@ void start(caf::event_based_actor* self, const state_ptr& st) {
 
 caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg) {
   auto st = std::make_shared<partition_state>();
-  // Address actors stop normally when passivated or collected. Any other end
-  // is a defect: forget the actor so the address gets a fresh one, and answer
-  // the ingress requests it held back.
+  st->kg_begin = protocol::first_key_group(cfg.id, cfg.max_key_groups, cfg.partitions);
+  st->kg_end = protocol::first_key_group(cfg.id + 1, cfg.max_key_groups, cfg.partitions);
+  st->stats.partition = cfg.id;
+  st->tracker = barrier_tracker{cfg.partitions}; // the source and every peer
+  st->last_completed = st->last_recorded = cfg.last_completed;
+  st->at_least_once = cfg.module->egress && cfg.module->egress->at_least_once;
+  st->cfg = std::move(cfg);
+  // Address actors stop normally when passivated. Any other end is a defect:
+  // their unfinished messages become a dead letter, and the address gets a
+  // fresh actor next time.
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.reason == caf::exit_reason::normal || msg.reason == caf::exit_reason::user_shutdown
         || !msg.reason)
@@ -533,41 +591,44 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     for (auto it = st->live.begin(); it != st->live.end(); ++it) {
       if (it->second.actor.address() != msg.source)
         continue;
-      log(st, "address actor " + it->first.to_string()
-                + " failed: " + self->system().render(msg.reason));
-      st->stats.pending_invocations -= std::min(st->stats.pending_invocations, it->second.pending);
-      for (auto& rp : it->second.deferred)
-        rp.deliver(caf::ok_atom::value);
+      auto reason = "address actor failed: " + self->system().render(msg.reason);
+      state::write_batch wb;
+      dead_letter(st, wb, it->first, it->first,
+                  {it->second.pending.begin(), it->second.pending.end()}, reason);
+      commit(st, wb);
+      st->stats.pending_invocations -=
+        std::min<std::uint64_t>(st->stats.pending_invocations, it->second.pending.size());
+      for (auto offset : it->second.deferred)
+        st->cfg.gate->accept(offset);
       st->live.erase(it);
       break;
     }
   });
-  st->kg_begin = protocol::first_key_group(cfg.id, cfg.max_key_groups, cfg.partitions);
-  st->kg_end = protocol::first_key_group(cfg.id + 1, cfg.max_key_groups, cfg.partitions);
-  st->stats.partition = cfg.id;
-  st->cfg = std::move(cfg);
   return {
     [=](peers_atom, std::vector<caf::actor>& peers) {
       st->peers = std::move(peers);
       return caf::ok_atom::value;
     },
-    [=](start_atom) {
-      start(self, st);
+    [=](start_atom, state::part_extras& restored) {
+      start(self, st, restored);
       return caf::ok_atom::value;
     },
-    [=](ingress_atom, envelope& env) -> caf::result<caf::ok_atom> {
-      if (st->freeze_done) // too late to be persisted: the sender must not count on it
-        return caf::make_error(caf::sec::request_receiver_down);
-      auto rp = self->make_response_promise();
-      deliver_local(self, st, std::move(env), &rp);
-      return rp;
+    [=](ingress_atom, std::uint64_t offset, envelope& env) {
+      note_arrival(st, 0, env);
+      deliver_local(self, st, std::move(env), offset);
     },
-    [=](route_atom, envelope& env) {
+    [=](route_atom, std::uint32_t from, envelope& env) {
+      note_arrival(st, st->channel_of(from), env);
       if (!st->started)
         st->early.push_back(std::move(env));
       else
-        deliver_local(self, st, std::move(env), nullptr);
+        deliver_local(self, st, std::move(env), std::nullopt);
     },
+    [=](barrier_atom, std::uint64_t id) { on_barrier(self, st, id, 0); },
+    [=](barrier_atom, std::uint64_t id, std::uint32_t from) {
+      on_barrier(self, st, id, st->channel_of(from));
+    },
+    [=](completed_atom, std::uint64_t id) { on_completed(st, id); },
     [=](effects_atom, effects& fx) { on_effects(self, st, fx); },
     [=](failed_atom, failure& f) { on_failure(st, f); },
     [=](register_atom, protocol::function_type& type, spec_list& reported) {
@@ -582,46 +643,17 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       if (merged.size() != known.size()) {
         state::write_batch wb;
         wb.put_specs(type, merged);
-        commit(st, wb);
+        if (!commit(st, wb))
+          return registration{false, {}, "the state specs could not be stored"};
         known = merged;
       }
       return registration{true, known, {}};
     },
     [=](tick_atom, std::uint64_t gen) {
-      if (!st->frozen && gen == st->timer_gen)
+      if (gen == st->timer_gen)
         fire_delayed(self, st);
     },
     [=](sweep_atom) { sweep(self, st); },
-    [=](freeze_atom) -> caf::result<caf::ok_atom> {
-      st->freeze_rp = self->make_response_promise();
-      if (st->frozen)
-        return st->freeze_rp;
-      st->frozen = true;
-      for (std::uint32_t p = 0; p < st->peers.size(); ++p)
-        if (p != st->cfg.id)
-          self->send(st->peers[p], marker_atom::value, st->cfg.id);
-      st->collects_pending = st->live.size();
-      for (auto& [a, e] : st->live) {
-        auto target = a;
-        self->request(e.actor, caf::infinite, collect_atom::value)
-          .then(
-            [=](std::vector<protocol::invocation>& invs) {
-              st->collected.push_back({st->kg_of(target), 0, target, std::move(invs)});
-              st->collects_pending--;
-              maybe_finish_freeze(st);
-            },
-            [=](caf::error&) {
-              st->collects_pending--;
-              maybe_finish_freeze(st);
-            });
-      }
-      maybe_finish_freeze(st);
-      return st->freeze_rp;
-    },
-    [=](marker_atom, std::uint32_t) {
-      st->markers_seen++;
-      maybe_finish_freeze(st);
-    },
     [=](deadlist_atom, std::uint64_t limit) -> dead_letter_list {
       auto r = st->cfg.store->dead_letters(limit);
       if (!r) {
@@ -631,8 +663,6 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       return std::move(*r);
     },
     [=](replay_atom, std::uint16_t kg, std::uint64_t seq) -> std::int64_t {
-      if (st->frozen)
-        return -3; // shutting down
       auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);
       if (!d || !*d)
         return -1;
@@ -641,7 +671,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         return -2; // an egress record or a bad cancellation: nothing to re-deliver
       state::write_batch wb;
       wb.delete_dead_letter(letter.kg, letter.seq);
-      commit(st, wb);
+      if (!commit(st, wb))
+        return -3;
       auto n = static_cast<std::int64_t>(letter.invocations.size());
       for (auto& inv : letter.invocations)
         route(self, st, envelope{letter.target, std::move(inv)});
@@ -653,8 +684,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         return false;
       state::write_batch wb;
       wb.delete_dead_letter(key_group{kg}, seq);
-      commit(st, wb);
-      return true;
+      return commit(st, wb);
     },
     [=](stats_atom) {
       auto s = st->stats;

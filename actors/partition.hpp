@@ -5,21 +5,29 @@
 //
 // It is the partition's sequential context (design notes, invariant 3): it
 // routes every message for its key groups, spawns address actors lazily and
-// passivates idle ones, applies each finished batch's effects in one LMDB
+// passivates idle ones, keeps every address's pending invocations (received,
+// not yet completed), applies each finished batch's effects in one LMDB
 // transaction (outgoing messages, delayed messages, egress records, state
 // mutations: StateFun's order), keeps delayed messages and their cancellation
 // tokens, writes dead letters, and back-pressures the ingress per address.
 // Messages to other partitions go through their supervisors, one ordered
 // channel per pair (invariant 2).
 //
-// Protocol with the node: `peers` (the handles of all partitions), then
-// `start` (re-deliver the shutdown inbox, arm timers); `ingress` answers once
-// the message is accepted; `freeze` stops processing and persists everything
-// not yet done into the inbox, answering when it is durable.
+// Checkpoints (docs/checkpoints.md): on the first barrier of checkpoint n it
+// records its state (a store snapshot, the pending invocations, the unreleased
+// egress records) and forwards the barrier to every peer; it logs the
+// messages of each input channel until that channel's barrier arrives; then it
+// hands everything to its snapshot writer. Exactly-once egress records wait
+// until the checkpoint that covers them completes.
+//
+// Protocol with the node: `peers` (all partitions), then `start, extras` (the
+// pending and logged messages of the restored checkpoint, re-delivered first).
 
+#include "actors/ingress_gate.hpp"
 #include "actors/messages.hpp"
 #include "io/module.hpp"
 #include "io/playground.hpp"
+#include "state/egress_store.hpp"
 #include "state/store.hpp"
 
 #include <caf/all.hpp>
@@ -37,10 +45,14 @@ struct partition_config {
   std::uint32_t max_key_groups = 128;
   std::shared_ptr<const io::module_config> module;
   std::shared_ptr<io::function_client> client;
-  std::shared_ptr<io::topic_queues> egress; // null when the module has no egress
   std::shared_ptr<state::store> store;
+  std::shared_ptr<state::egress_store> egress; // null when the module has no egress
+  std::shared_ptr<ingress_gate> gate;
+  caf::actor writer;                         // this partition's snapshot writer
   std::chrono::milliseconds idle{60'000};    // passivate after this long idle
   size_t max_live = 100'000;                 // live address actors before LRU passivation
+  std::uint64_t full_every = 10;             // a full checkpoint at least this often
+  std::uint64_t last_completed = 0;          // the checkpoint restored at start
 };
 
 caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg);

@@ -32,11 +32,23 @@ struct settings {
   unsigned ingress_threads = 64;
   std::uint64_t idle_ms = 60'000;
   std::uint64_t max_live = 100'000;
+  std::uint64_t checkpoint_interval_ms = 1000;
+  std::uint64_t checkpoints_kept = 3;
+  std::uint64_t full_every = 10;
+  std::uint64_t retention_ms = 3'600'000;
 };
+
 
 [[noreturn]] void die(int code, const std::string& msg) {
   std::cerr << "hearth-node: " << msg << std::endl;
   std::exit(code);
+}
+
+std::uint64_t duration_ms(const std::string& key, const std::string& value) {
+  auto d = io::parse_duration(value);
+  if (!d)
+    die(2, "--set " + key + "=" + value + ": " + d.err().message);
+  return static_cast<std::uint64_t>(d->count());
 }
 
 std::uint64_t number(const std::string& key, const std::string& value, std::uint64_t lo,
@@ -71,10 +83,19 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.idle_ms = number(key, value, 1, 1ull << 40);
     else if (key == "passivation.max_live")
       s.max_live = number(key, value, 1, 1ull << 32);
+    else if (key == "checkpoint.interval")
+      s.checkpoint_interval_ms = duration_ms(key, value);
+    else if (key == "checkpoint.keep")
+      s.checkpoints_kept = number(key, value, 1, 1000);
+    else if (key == "checkpoint.full_every")
+      s.full_every = number(key, value, 1, 1000);
+    else if (key == "ingress.idempotency_retention")
+      s.retention_ms = duration_ms(key, value);
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
-                 "passivation.idle_ms, passivation.max_live)");
+                 "passivation.idle_ms, passivation.max_live, checkpoint.interval, "
+                 "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention)");
   }
   if (s.partitions > s.max_key_groups)
     die(2, "--set partitions=" + std::to_string(s.partitions)
@@ -86,11 +107,13 @@ settings parse_settings(const std::vector<std::string>& sets) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hearth-node: a stateful-functions runtime speaking StateFun's remote protocol"};
-  std::string module_path, data_dir = "hearth-data", bind = "127.0.0.1";
+  std::string module_path, data_dir = "hearth-data", checkpoint_dir, bind = "127.0.0.1";
   int admin_port = 8081;
   std::vector<std::string> sets;
   app.add_option("--module", module_path, "module.yaml to load")->required();
   app.add_option("--data-dir", data_dir, "directory of the node's state")->capture_default_str();
+  app.add_option("--checkpoint-dir", checkpoint_dir,
+                 "directory of checkpoints (default: <data-dir>/checkpoints)");
   app.add_option("--admin-port", admin_port, "admin HTTP API port (0: any free port)")
     ->capture_default_str()
     ->check(CLI::Range(0, 65535));
@@ -124,9 +147,6 @@ int main(int argc, char** argv) {
   for (auto& ep : module->endpoints)
     copts.max_host_connections = std::max<long>(copts.max_host_connections, ep.transport.pool_size);
   std::shared_ptr<io::function_client> client = io::make_curl_client(copts);
-  std::shared_ptr<io::topic_queues> egress;
-  if (module->egress)
-    egress = std::make_shared<io::topic_queues>(*module->egress);
 
   actors::node_options nopts;
   nopts.data_dir = data_dir;
@@ -134,7 +154,12 @@ int main(int argc, char** argv) {
   nopts.max_key_groups = s.max_key_groups;
   nopts.idle = std::chrono::milliseconds{s.idle_ms};
   nopts.max_live = s.max_live;
-  auto started = actors::node::start(sys, nopts, module, client, egress);
+  nopts.checkpoint_dir = checkpoint_dir;
+  nopts.checkpoint_interval = std::chrono::milliseconds{s.checkpoint_interval_ms};
+  nopts.checkpoints_kept = s.checkpoints_kept;
+  nopts.full_every = s.full_every;
+  nopts.idempotency_retention = std::chrono::milliseconds{s.retention_ms};
+  auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
     die(started.err().code == errc::conflict ? 2 : 1, started.err().message);
   auto& node = **started;
@@ -163,11 +188,12 @@ int main(int argc, char** argv) {
   if (module->ingress)
     serve(ingress_srv, "ingress", module->ingress->port, apps::ingress_api(node), s.max_body_bytes);
   if (module->egress)
-    serve(egress_srv, "egress", module->egress->port, apps::egress_api(egress), 1 << 20);
+    serve(egress_srv, "egress", module->egress->port,
+          apps::egress_api(*module->egress, node.egress()), 1 << 20);
   serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node), 1 << 20);
   std::cerr << "hearth-node: " << module->endpoints.size() << " endpoint(s), " << s.partitions
             << " partition(s), " << s.max_key_groups << " key groups, data in " << data_dir
-            << std::endl;
+            << ", restored checkpoint " << node.restored_checkpoint() << std::endl;
   std::cerr << ready << std::endl;
 
   int sig = 0;
@@ -180,10 +206,13 @@ int main(int argc, char** argv) {
     std::cerr << "hearth-node: stopped without persisting unfinished work" << std::endl;
     std::_Exit(130);
   }).detach();
-  // New work is refused first; the freeze then persists everything unfinished
-  // and answers the ingress requests held back by back-pressure, so the
-  // servers' threads are free when the servers stop.
-  node.shutdown();
+  // New work is refused first and the ingress requests held back by
+  // back-pressure are answered (their messages are in the log), so the
+  // servers' threads are free when the servers stop; then a final checkpoint.
+  auto unfinished = node.shutdown();
+  if (unfinished > 0)
+    std::cerr << "hearth-node: persisted " << unfinished
+              << " unfinished message(s) for the next start" << std::endl;
   if (ingress_srv)
     ingress_srv->stop();
   client->shutdown();

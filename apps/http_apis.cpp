@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace hearth::apps {
 
 using nlohmann::json;
@@ -76,24 +78,30 @@ io::http_handler ingress_api(actors::node& n) {
     auto value = req.content_type.rfind("application/vnd.", 0) == 0
                    ? protocol::typed_value{*type_name, true, req.body}
                    : protocol::make_string(req.body);
-    auto s = n.deliver(*target, std::move(value));
-    if (!s)
-      return io::json_error(status_of(s.err().code), s.err().message);
-    return io::json_ok(R"({"status":"accepted"})" "\n");
+    auto d = n.deliver(*target, std::move(value), req.header("Idempotency-Key"));
+    if (!d)
+      return io::json_error(status_of(d.err().code), d.err().message);
+    return io::json_ok(json{{"status", d->duplicate ? "duplicate" : "accepted"},
+                            {"offset", d->offset}}
+                         .dump()
+                       + "\n");
   };
 }
 
-io::http_handler egress_api(std::shared_ptr<io::topic_queues> queues) {
-  return [queues](const io::http_request& req) {
+io::http_handler egress_api(const io::playground_egress_spec& spec,
+                            std::shared_ptr<state::egress_store> store) {
+  return [topics = spec.topics, store](const io::http_request& req) {
     if (req.method != "GET")
       return io::json_error(405, "use GET /<topic>");
     auto topic = req.path.size() > 1 ? req.path.substr(1) : std::string{};
-    if (!queues->has_topic(topic))
+    if (std::find(topics.begin(), topics.end(), topic) == topics.end())
       return io::json_error(405, "unknown topic '" + topic + "'");
-    auto rec = queues->pop(topic);
+    auto rec = store->pop(topic);
     if (!rec)
+      return io::json_error(500, rec.err().message);
+    if (!*rec)
       return io::http_response{404, "text/plain; charset=utf-8", ""};
-    return io::http_response{200, "text/plain; charset=utf-8", std::move(*rec)};
+    return io::http_response{200, "text/plain; charset=utf-8", std::move(**rec)};
   };
 }
 

@@ -7,16 +7,19 @@
 #include "actors/node.hpp"
 #include "io/http_server.hpp"
 #include "io/playground.hpp"
+#include "state/egress_store.hpp"
 
 #include <memory>
 
 namespace hearth::apps {
 
-/// PUT/POST /<namespace>/<type>/<id>; 200 once accepted, JSON errors otherwise.
+/// PUT/POST /<namespace>/<type>/<id>; 200 once durable and accepted by its
+/// address, JSON errors otherwise. An Idempotency-Key header makes retries safe.
 io::http_handler ingress_api(actors::node& n);
 
 /// GET /<topic> pops one record: 200 payload, 404 empty, 405 unknown topic.
-io::http_handler egress_api(std::shared_ptr<io::topic_queues> queues);
+io::http_handler egress_api(const io::playground_egress_spec& spec,
+                            std::shared_ptr<state::egress_store> store);
 
 /// GET /health, GET /dead-letters, POST /dead-letters/<id>/replay,
 /// DELETE /dead-letters/<id>.

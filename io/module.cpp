@@ -245,6 +245,16 @@ status parse_document(const located& loc, const YAML::Node& doc, module_config& 
         return loc.at(topics[i], field, "'" + t + "' is not a valid, unique topic name");
       eg.topics.push_back(t);
     }
+    if (auto ds = spec["deliverySemantic"]) {
+      // StateFun's option: a string, or {type: ...}.
+      auto node = ds.IsMap() ? ds["type"] : ds;
+      auto v = node && node.IsScalar() ? node.Scalar() : std::string{};
+      if (v == "at-least-once")
+        eg.at_least_once = true;
+      else if (v != "exactly-once")
+        return loc.at(node ? node : ds, "spec.deliverySemantic",
+                      "must be 'exactly-once' or 'at-least-once', got '" + v + "'");
+    }
     out.egress = std::move(eg);
     return ok();
   }

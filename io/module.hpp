@@ -49,6 +49,10 @@ struct playground_ingress_spec {
 struct playground_egress_spec {
   std::uint16_t port = 8091;
   std::vector<std::string> topics;
+  /// `deliverySemantic: at-least-once`: records visible at once (duplicates
+  /// possible after a crash). Default exactly-once: visible when the
+  /// checkpoint that produced them completes.
+  bool at_least_once = false;
 };
 
 /// A loaded module.

@@ -80,38 +80,4 @@ result<egress_record> decode_egress_record(const protocol::typed_value& v) {
   return rec;
 }
 
-topic_queues::topic_queues(const playground_egress_spec& spec, size_t capacity)
-  : capacity_(capacity) {
-  for (auto& t : spec.topics)
-    queues_[t];
-}
-
-status topic_queues::push(egress_record rec) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto it = queues_.find(rec.topic);
-  if (it == queues_.end())
-    return error{errc::unknown, "unknown egress topic '" + rec.topic + "'"};
-  if (it->second.size() >= capacity_)
-    return error{errc::too_large, "egress topic '" + rec.topic + "' is full ("
-                                    + std::to_string(capacity_) + " records)"};
-  it->second.push_back(std::move(rec.payload));
-  return ok();
-}
-
-std::optional<std::string> topic_queues::pop(const std::string& topic) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto it = queues_.find(topic);
-  if (it == queues_.end() || it->second.empty())
-    return std::nullopt;
-  auto s = std::move(it->second.front());
-  it->second.pop_front();
-  return s;
-}
-
-size_t topic_queues::size(const std::string& topic) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto it = queues_.find(topic);
-  return it == queues_.end() ? 0 : it->second.size();
-}
-
 } // namespace hearth::io

@@ -1,8 +1,9 @@
 #pragma once
 
 // The playground ingress and egress (StateFun playground semantics, compat
-// doc §3.4): request parsing for the ingress, and the in-memory topic queues
-// of the egress. Pure logic; the HTTP servers are wired in apps/.
+// doc §3.4): request parsing for the ingress and the egress record format.
+// Pure logic; the HTTP servers are wired in apps/, the durable topics are
+// state::egress_store.
 
 #include "io/module.hpp"
 #include "protocol/messages.hpp"
@@ -33,25 +34,5 @@ struct egress_record {
 /// Decodes an io.statefun.playground/EgressRecord value ({"topic", "payload"}).
 result<egress_record> decode_egress_record(const protocol::typed_value& v);
 
-/// Per-topic FIFO queues, each bounded. Thread-safe.
-class topic_queues {
-public:
-  explicit topic_queues(const playground_egress_spec& spec, size_t capacity = size_t{1} << 20);
-
-  bool has_topic(const std::string& topic) const { return queues_.count(topic) != 0; }
-
-  /// Appends; errc::unknown for an unknown topic, errc::too_large when full.
-  status push(egress_record rec);
-
-  /// Pops the oldest record of `topic`; nullopt when empty or unknown.
-  std::optional<std::string> pop(const std::string& topic);
-
-  size_t size(const std::string& topic) const;
-
-private:
-  size_t capacity_;
-  mutable std::mutex mtx_;
-  std::map<std::string, std::deque<std::string>> queues_;
-};
 
 } // namespace hearth::io

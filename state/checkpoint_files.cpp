@@ -127,7 +127,7 @@ status sync_dir(const std::string& dir) {
   return ok();
 }
 
-std::string part_name(std::uint64_t id, std::uint32_t p, bool full) {
+std::string part_file_name(std::uint64_t id, std::uint32_t p, bool full) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "part-%020llu-p%u.%s", static_cast<unsigned long long>(id), p,
                 full ? "full" : "delta");
@@ -181,6 +181,10 @@ status read_part(const std::string& path,
 
 } // namespace
 
+std::string checkpoint_files::part_name(std::uint64_t id, std::uint32_t p, bool full) {
+  return part_file_name(id, p, full);
+}
+
 result<checkpoint_files> checkpoint_files::open(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -193,7 +197,7 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
                                                   snapshot& view,
                                                   const std::unordered_set<std::string>* changed,
                                                   const part_extras& extras) {
-  auto name = part_name(id, p, changed == nullptr);
+  auto name = part_file_name(id, p, changed == nullptr);
   auto path = (fs::path{dir_} / name).string();
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

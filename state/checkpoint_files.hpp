@@ -62,6 +62,9 @@ public:
 
   const std::string& dir() const { return dir_; }
 
+  /// The file name of partition `p`'s part of checkpoint `id`.
+  static std::string part_name(std::uint64_t id, std::uint32_t p, bool full);
+
   /// Writes and fsyncs the part file of partition `p` for checkpoint `id`:
   /// every key of `view` when `changed` is null (full), otherwise the keys of
   /// `changed` with their value in `view`, or a deletion (delta).

@@ -93,7 +93,7 @@ test('a full address back-pressures its ingress requests while other addresses f
   await Promise.all(requests);
   for (const a of answers) {
     assert.equal(a.status, 200, `ingress answers: ${describe()}`);
-    assert.deepEqual(a.json, { status: 'accepted' }, a.text);
+    assert.equal(a.json?.status, 'accepted', a.text);
   }
   const late = answers.filter((a) => !early.includes(a));
   assert.ok(late.length >= N - MAX_BATCH - 1, 'the waiting requests were answered after the gate opened');

@@ -30,7 +30,7 @@ function withTimeout(promise, ms) {
 }
 
 function nodeBinary() {
-  const bin = process.env.HEARTH_NODE || path.join(REPO_ROOT, 'build', 'bin', 'hearth-node');
+  const bin = path.resolve(process.env.HEARTH_NODE || path.join(REPO_ROOT, 'build', 'bin', 'hearth-node'));
   if (!fs.existsSync(bin)) {
     throw new Error(`hearth-node binary not found at ${bin} (build it, or set HEARTH_NODE)`);
   }

@@ -54,7 +54,7 @@ async function deliver(id, body, headers = {}, method = 'PUT') {
   const n = received(id).length;
   const res = await rawRequest(`${node.ingress}/test/inspector/${id}`, { method, headers, body });
   assert.equal(res.status, 200, `ingress answered ${res.status}: ${res.text}`);
-  assert.deepEqual(res.json, { status: 'accepted' });
+  assert.equal(res.json?.status, 'accepted', res.text);
   await h.poll(() => received(id).length > n, 60000, `a delivery to test/inspector:${id}`);
   return received(id)[n];
 }

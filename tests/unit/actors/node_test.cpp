@@ -48,7 +48,7 @@ struct fixture {
     opts.partitions = 2;
     auto n = actors::node::start(*sys, opts,
                                  std::make_shared<const io::module_config>(std::move(*module)),
-                                 client, nullptr);
+                                 client);
     REQUIRE(n);
     node = std::move(*n);
   }

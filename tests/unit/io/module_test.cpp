@@ -120,19 +120,26 @@ TEST_CASE("playground ingress paths and content types") {
   CHECK(!ingress_type_name("application/vnd.noslash"));
 }
 
-TEST_CASE("egress records are decoded and queued per topic, bounded") {
-  playground_egress_spec spec{0, {"out"}};
-  topic_queues q{spec, 2};
+TEST_CASE("egress records are decoded from their JSON") {
   auto rec = decode_egress_record({playground_record_type, true, R"({"topic":"out","payload":"hi"})"});
   REQUIRE(rec);
-  REQUIRE(q.push(*rec));
-  REQUIRE(q.push(*rec));
-  CHECK(q.push(*rec).err().code == errc::too_large);
-  CHECK(q.push({"nope", "x"}).err().code == errc::unknown);
-  CHECK(*q.pop("out") == "hi");
-  CHECK(q.size("out") == 1);
+  CHECK(rec->topic == "out");
+  CHECK(rec->payload == "hi");
+  auto obj = decode_egress_record({playground_record_type, true, R"({"topic":"out","payload":{"a":1}})"});
+  REQUIRE(obj);
+  CHECK(obj->payload == R"({"a":1})");
   CHECK(!decode_egress_record({"other/type", true, "{}"}));
   CHECK(!decode_egress_record({playground_record_type, true, "not json"}));
+}
+
+TEST_CASE("the egress delivery semantic is exactly-once unless the module says otherwise") {
+  auto m = parse_module(std::string{good} + "  deliverySemantic: at-least-once\n", "m.yaml");
+  REQUIRE(m);
+  CHECK(m->egress->at_least_once);
+  CHECK(!parse_module(good, "m.yaml")->egress->at_least_once);
+  auto bad = parse_module(std::string{good} + "  deliverySemantic: sometimes\n", "m.yaml");
+  REQUIRE(!bad);
+  CHECK(bad.err().message.find("spec.deliverySemantic") != std::string::npos);
 }
 
 TEST_CASE("ingress paths and typenames must be valid UTF-8") {

@@ -1,0 +1,161 @@
+#include "actors/coordinator.hpp"
+
+#include <iostream>
+#include <map>
+
+namespace hearth::actors {
+
+namespace {
+
+using checkpoint_tick_atom = caf::atom_constant<caf::atom("cp_tick")>;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct coordinator_state {
+  coordinator_config cfg;
+  std::vector<caf::actor> partitions;
+  caf::actor source;
+  std::uint64_t next_id = 0;
+  std::optional<std::uint64_t> running;
+  std::chrono::steady_clock::time_point started;
+  std::optional<std::uint64_t> position;
+  std::map<std::uint32_t, part_ack> acks;
+  // Shutdown: answered when a checkpoint that started after the request completes.
+  std::vector<caf::response_promise> finals;
+  std::optional<std::uint64_t> final_from; // first checkpoint id that counts for them
+};
+
+void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
+  auto id = ++st->next_id;
+  st->running = id;
+  st->started = std::chrono::steady_clock::now();
+  st->position.reset();
+  st->acks.clear();
+  self->request(st->source, caf::infinite, barrier_atom::value, id)
+    .then([=](std::uint64_t pos) {
+      if (st->running == id)
+        st->position = pos;
+    });
+}
+
+void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
+
+void check(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
+  if (st->running && st->position && st->acks.size() == st->partitions.size())
+    complete(self, st);
+}
+
+void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
+  auto id = *st->running;
+  state::manifest m;
+  m.id = id;
+  m.time_ms = wall_ms();
+  m.ingress_position = *st->position;
+  m.partitions = static_cast<std::uint32_t>(st->partitions.size());
+  m.max_key_groups = st->cfg.max_key_groups;
+  std::uint64_t messages = 0;
+  for (auto& [p, ack] : st->acks) {
+    m.chains.push_back(ack.chain);
+    messages += ack.messages;
+  }
+  st->running.reset();
+  if (auto s = st->cfg.files->write_manifest(m); !s) {
+    std::cerr << "hearth-node: checkpoint " << id << " failed: " << s.err().message << std::endl;
+    return;
+  }
+  // From here on, checkpoint `id` is what a restart restores.
+  st->cfg.last_completed = id;
+  for (auto& [p, ack] : st->acks)
+    if (auto s = st->cfg.egress->release(p, ack.egress); !s)
+      std::cerr << "hearth-node: egress release failed: " << s.err().message << std::endl;
+  for (auto& p : st->partitions)
+    self->send(p, completed_atom::value, id);
+  if (auto s = st->cfg.log->trim(m.ingress_position); !s)
+    std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
+  if (auto s = st->cfg.files->retain(st->cfg.keep); !s)
+    std::cerr << "hearth-node: checkpoint retention failed: " << s.err().message << std::endl;
+  if (st->final_from && id >= *st->final_from) {
+    for (auto& rp : st->finals)
+      rp.deliver(caf::ok_atom::value, messages);
+    st->finals.clear();
+    st->final_from.reset();
+  } else if (st->final_from) {
+    begin(self, st); // the final checkpoint starts right away
+  }
+}
+
+} // namespace
+
+caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config cfg) {
+  auto st = std::make_shared<coordinator_state>();
+  st->next_id = cfg.last_completed;
+  st->cfg = std::move(cfg);
+  return {
+    [=](setup_atom, std::vector<caf::actor>& partitions, caf::actor& source) {
+      st->partitions = std::move(partitions);
+      st->source = std::move(source);
+      self->delayed_send(self, st->cfg.interval, checkpoint_tick_atom::value);
+      return caf::ok_atom::value;
+    },
+    [=](checkpoint_tick_atom) {
+      if (st->running && std::chrono::steady_clock::now() - st->started > st->cfg.timeout) {
+        std::cerr << "hearth-node: checkpoint " << *st->running << " abandoned after "
+                  << st->cfg.timeout.count() << " ms" << std::endl;
+        st->running.reset();
+      }
+      if (!st->running)
+        begin(self, st);
+      self->delayed_send(self, st->cfg.interval, checkpoint_tick_atom::value);
+    },
+    [=](part_atom, part_ack& ack) {
+      if (!st->running || ack.checkpoint != *st->running)
+        return; // an abandoned checkpoint
+      st->acks[ack.partition] = std::move(ack);
+      check(self, st);
+    },
+    [=](final_atom) -> caf::result<caf::ok_atom, std::uint64_t> {
+      auto rp = self->make_response_promise<caf::ok_atom, std::uint64_t>();
+      st->finals.push_back(rp);
+      if (!st->final_from) {
+        st->final_from = st->next_id + 1;
+        if (!st->running)
+          begin(self, st);
+      }
+      return rp;
+    },
+  };
+}
+
+caf::behavior snapshot_writer_actor(caf::event_based_actor* self,
+                                    std::shared_ptr<state::checkpoint_files> files,
+                                    caf::actor coordinator) {
+  return {
+    [=](write_atom, snapshot_job& job) {
+      auto written = files->write_part(job.checkpoint, job.partition, *job.view,
+                                       job.changed.get(), job.extras);
+      job.view.reset(); // ends the read transaction
+      if (!written) {
+        std::cerr << "hearth-node: checkpoint " << job.checkpoint << " partition "
+                  << job.partition << ": " << written.err().message << std::endl;
+        return;
+      }
+      part_ack ack;
+      ack.checkpoint = job.checkpoint;
+      ack.partition = job.partition;
+      ack.chain = std::move(job.chain);
+      ack.egress = std::move(job.extras.egress);
+      ack.bytes = written->bytes;
+      for (auto& e : job.extras.pending)
+        ack.messages += e.invocations.size();
+      for (auto& e : job.extras.logged)
+        ack.messages += e.invocations.size();
+      self->send(coordinator, part_atom::value, std::move(ack));
+    },
+  };
+}
+
+} // namespace hearth::actors
