@@ -35,7 +35,7 @@ enum class key_space : std::uint8_t {
   delayed = 0x03,      // delayed | kg | due_ms | seq      -> delayed_record
   token = 0x04,        // token | kg | sender | token      -> due_ms | seq
   dead_letter = 0x05,  // dead_letter | kg | seq           -> dead_letter
-  inbox = 0x06,        // inbox | kg | seq                 -> inbox_entry
+  inbox = 0x06,        // not stored in the store; frames messages in checkpoint files
 };
 
 /// Longest encoded address accepted in keys (LMDB's key limit is 511 bytes).
@@ -69,7 +69,8 @@ struct dead_letter {
   std::vector<protocol::invocation> invocations;
 };
 
-/// Messages persisted at shutdown, re-delivered at the next start.
+/// Messages for one address that were in flight at a checkpoint (pending at
+/// the address, or logged on a channel); re-delivered after a restore.
 struct inbox_entry {
   protocol::key_group kg;       // key group of the target
   std::uint64_t seq = 0;

@@ -54,13 +54,6 @@ void write_batch::delete_dead_letter(key_group kg, std::uint64_t seq) {
   ops_.emplace_back(dead_letter_key(kg, seq), std::nullopt);
 }
 
-void write_batch::put_inbox(const inbox_entry& e) {
-  ops_.emplace_back(inbox_key(e.kg, e.seq), encode(e));
-}
-
-void write_batch::delete_inbox(key_group kg, std::uint64_t seq) {
-  ops_.emplace_back(inbox_key(kg, seq), std::nullopt);
-}
 
 // -- store --------------------------------------------------------------------
 
@@ -501,29 +494,6 @@ result<std::optional<dead_letter>> store::find_dead_letter(key_group kg, std::ui
     if (!d)
       return d.err();
     return opt_t{std::move(*d)};
-  });
-}
-
-result<std::vector<inbox_entry>> store::inbox() {
-  using vec_t = std::vector<inbox_entry>;
-  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
-    vec_t out;
-    std::optional<error> bad;
-    auto prefix = space_prefix(key_space::inbox);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
-      auto e = decode_inbox(k, v);
-      if (!e) {
-        bad = e.err();
-        return false;
-      }
-      out.push_back(std::move(*e));
-      return true;
-    });
-    if (rc != 0)
-      return lmdb_error("scan inbox", rc);
-    if (bad)
-      return *bad;
-    return out;
   });
 }
 

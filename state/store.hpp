@@ -2,16 +2,16 @@
 
 // hearth::state::store: the durable state of one partition (one LMDB
 // environment): state values, registered specs, delayed messages and their
-// cancellation tokens, dead letters, and the shutdown inbox.
+// cancellation tokens, dead letters.
 //
 // Threading: one owner at a time (the partition actor). The environment is
 // opened with MDB_NOTLS, so the owner may move between OS threads between
 // calls; every transaction begins and ends inside one call.
 //
-// Durability: commits use MDB_NOSYNC. A committed write survives a crash of
-// the process (the kernel holds the pages); sync() makes it survive a crash of
-// the machine and is called at shutdown and periodically. Crash-consistent
-// checkpoints are built on top of this store, not by fsync per write.
+// Durability: commits use MDB_NOSYNC: the live store is a working copy.
+// Recovery never trusts it: after any restart the store is rebuilt from the
+// newest checkpoint (take_snapshot, replace), which is written and fsynced
+// separately (checkpoint_files.hpp).
 
 #include "state/format.hpp"
 
@@ -44,8 +44,6 @@ public:
   void delete_delayed(const delayed_record& d);
   void put_dead_letter(const dead_letter& d);
   void delete_dead_letter(protocol::key_group kg, std::uint64_t seq);
-  void put_inbox(const inbox_entry& e);
-  void delete_inbox(protocol::key_group kg, std::uint64_t seq);
 
   /// A raw key and value, as read back from a checkpoint file.
   void put_raw(std::string key, std::string value) { ops_.emplace_back(std::move(key), std::move(value)); }
@@ -149,9 +147,6 @@ public:
   /// Dead letters, oldest first within each key group, at most `limit`.
   result<std::vector<dead_letter>> dead_letters(size_t limit);
   result<std::optional<dead_letter>> find_dead_letter(protocol::key_group kg, std::uint64_t seq);
-
-  /// Inbox entries (messages persisted at the last shutdown).
-  result<std::vector<inbox_entry>> inbox();
 
   /// Number of keys in a key space; for tests and metrics.
   result<size_t> count(key_space space);
