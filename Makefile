@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo clean
+.PHONY: all deps build test unit demo bench clean
 
 all: build
 
@@ -26,6 +26,10 @@ unit: build
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@./bench/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)
