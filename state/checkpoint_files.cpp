@@ -1,4 +1,5 @@
 #include "state/checkpoint_files.hpp"
+#include "state/file_util.hpp"
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>
@@ -17,6 +18,7 @@
 namespace hearth::state {
 
 namespace fs = std::filesystem;
+using namespace detail;
 
 namespace {
 
@@ -25,21 +27,8 @@ constexpr std::uint8_t part_version = 1;
 constexpr char frame_header = 'H', frame_put = 'P', frame_del = 'D', frame_pending = 'I',
                frame_logged = 'L', frame_egress = 'E', frame_end = 'Z';
 
-error io_error(const std::string& what, const std::string& path) {
-  return error{errc::io, what + " " + path + ": " + std::strerror(errno)};
-}
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8)
-    out.push_back(static_cast<char>((v >> s) & 0xff));
-}
 
-std::uint32_t get_u32(std::string_view p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
@@ -57,10 +46,6 @@ bool take_str(std::string_view& in, std::string& out) {
   return true;
 }
 
-std::uint32_t crc(std::string_view d) {
-  return static_cast<std::uint32_t>(
-    crc32(0L, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())));
-}
 
 /// Buffered writer of checksummed frames: u32 length, u32 crc32, payload.
 class frame_writer {
@@ -72,7 +57,7 @@ public:
     payload.push_back(kind);
     payload.append(body);
     put_u32(buf_, static_cast<std::uint32_t>(payload.size()));
-    put_u32(buf_, crc(payload));
+    put_u32(buf_, checksum(payload));
     buf_ += payload;
     ++frames_;
     return buf_.size() < (1u << 20) || flush();
@@ -116,16 +101,6 @@ result<inbox_entry> decode_entry(std::string_view body) {
   return decode_inbox(inbox_key(protocol::key_group{kg}, 0), body.substr(2));
 }
 
-status sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return io_error("cannot open", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0)
-    return io_error("cannot fsync", dir);
-  return ok();
-}
 
 std::string part_file_name(std::uint64_t id, std::uint32_t p, bool full) {
   char buf[64];
@@ -158,7 +133,7 @@ status read_part(const std::string& path,
     if (len == 0 || rest.size() - 8 < len)
       return error{errc::io, "checkpoint file " + path + " is cut short"};
     auto payload = rest.substr(8, len);
-    if (crc(payload) != sum)
+    if (checksum(payload) != sum)
       return error{errc::io, "checkpoint file " + path + " fails its checksum at frame "
                                + std::to_string(frames)};
     rest.remove_prefix(8 + len);

@@ -1,5 +1,6 @@
 #include "state/ingress_log.hpp"
 
+#include "state/file_util.hpp"
 #include "state/format.hpp"
 
 #include <lmdb.h>
@@ -18,6 +19,7 @@
 namespace hearth::state {
 
 namespace fs = std::filesystem;
+using namespace detail;
 
 namespace {
 
@@ -26,31 +28,14 @@ constexpr std::uint8_t record_version = 1;
 constexpr size_t header_bytes = 8;               // u32 length, u32 crc32
 constexpr std::uint32_t max_record_bytes = 1u << 30;
 
-error io_error(const std::string& what, const std::string& path) {
-  return error{errc::io, what + " " + path + ": " + std::strerror(errno)};
-}
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8)
-    out.push_back(static_cast<char>((v >> s) & 0xff));
-}
 
-std::uint32_t get_u32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 void put_str(std::string& out, const std::string& s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
   out += s;
 }
 
-std::uint32_t checksum(const char* data, size_t n) {
-  return static_cast<std::uint32_t>(
-    crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(n)));
-}
 
 std::string encode_payload(const ingress_record& r) {
   std::string p;
@@ -79,7 +64,7 @@ bool decode_payload(std::string_view p, ingress_record& r) {
     auto n = take(4);
     if (!n)
       return false;
-    auto s = take(get_u32(n->data()));
+    auto s = take(get_u32(*n));
     if (!s)
       return false;
     out.assign(*s);
@@ -137,12 +122,12 @@ result<std::string> slurp(const std::string& path) {
 size_t scan(std::string_view data, std::vector<ingress_record>* out, std::uint64_t from) {
   size_t pos = 0;
   while (data.size() - pos >= header_bytes) {
-    auto len = get_u32(data.data() + pos);
-    auto crc = get_u32(data.data() + pos + 4);
+    auto len = get_u32(data.substr(pos));
+    auto crc = get_u32(data.substr(pos + 4));
     if (len == 0 || len > max_record_bytes || data.size() - pos - header_bytes < len)
       break;
     const char* payload = data.data() + pos + header_bytes;
-    if (checksum(payload, len) != crc)
+    if (checksum({payload, len}) != crc)
       break;
     if (out) {
       ingress_record r;
@@ -163,26 +148,16 @@ bool torn_tail(std::string_view data, size_t valid) {
   auto rest = data.size() - valid;
   if (rest < header_bytes)
     return true;
-  auto len = get_u32(data.data() + valid);
+  auto len = get_u32(data.substr(valid));
   if (len == 0 || len > max_record_bytes || rest - header_bytes < len)
     return true; // the header claims more than the file holds
   if (rest - header_bytes > len)
     return false; // a complete record with more after it: damage, not a torn write
   // The last record, complete in length: torn if its checksum fails; a record
   // that passes its checksum but cannot be decoded is corruption.
-  return checksum(data.data() + valid + header_bytes, len) != get_u32(data.data() + valid + 4);
+  return checksum(data.substr(valid + header_bytes, len)) != get_u32(data.substr(valid + 4));
 }
 
-status sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return io_error("cannot open", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0)
-    return io_error("cannot fsync", dir);
-  return ok();
-}
 
 } // namespace
 
@@ -275,7 +250,7 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
     records[i].offset = first + i;
     auto payload = encode_payload(records[i]);
     put_u32(buf, static_cast<std::uint32_t>(payload.size()));
-    put_u32(buf, checksum(payload.data(), payload.size()));
+    put_u32(buf, checksum(payload));
     buf += payload;
   }
   auto& seg = segments_.back();

@@ -72,6 +72,25 @@ std::string_view view(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
+/// Applies the puts and deletes of `batch` in `txn`; an LMDB code, 0 on success.
+int apply(MDB_txn* txn, MDB_dbi dbi, const write_batch& batch) {
+  for (auto& [key, value] : batch.ops()) {
+    MDB_val k = val(key);
+    int rc;
+    if (value) {
+      MDB_val v = val(*value);
+      rc = mdb_put(txn, dbi, &k, &v, 0);
+    } else {
+      rc = mdb_del(txn, dbi, &k, nullptr);
+      if (rc == MDB_NOTFOUND)
+        rc = 0;
+    }
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -176,21 +195,9 @@ status store::commit(const write_batch& batch) {
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn); rc != 0)
     return lmdb_error("begin write", rc);
-  for (auto& [key, value] : batch.ops()) {
-    MDB_val k = val(key);
-    int rc;
-    if (value) {
-      MDB_val v = val(*value);
-      rc = mdb_put(txn, impl_->dbi, &k, &v, 0);
-    } else {
-      rc = mdb_del(txn, impl_->dbi, &k, nullptr);
-      if (rc == MDB_NOTFOUND)
-        rc = 0;
-    }
-    if (rc != 0) {
-      mdb_txn_abort(txn);
-      return lmdb_error("write", rc);
-    }
+  if (int rc = apply(txn, impl_->dbi, batch); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("write", rc);
   }
   std::string seq;
   put_u64(seq, seq_);
@@ -277,21 +284,9 @@ status store::replace(const std::function<status(write_batch&)>& feed) {
     mdb_txn_abort(txn);
     return lmdb_error("empty", rc);
   }
-  for (auto& [key, value] : wb.ops()) {
-    MDB_val k = val(key);
-    int rc;
-    if (value) {
-      MDB_val v = val(*value);
-      rc = mdb_put(txn, impl_->dbi, &k, &v, 0);
-    } else {
-      rc = mdb_del(txn, impl_->dbi, &k, nullptr);
-      if (rc == MDB_NOTFOUND)
-        rc = 0;
-    }
-    if (rc != 0) {
-      mdb_txn_abort(txn);
-      return lmdb_error("restore", rc);
-    }
+  if (int rc = apply(txn, impl_->dbi, wb); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("restore", rc);
   }
   if (int rc = mdb_txn_commit(txn); rc != 0)
     return lmdb_error("commit", rc);

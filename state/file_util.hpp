@@ -1,0 +1,26 @@
+#pragma once
+
+// Helpers shared by state/'s file formats (ingress log, checkpoint files):
+// big-endian u32, crc32, POSIX errors, directory fsync. Private to state/.
+
+#include "protocol/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hearth::state::detail {
+
+void put_u32(std::string& out, std::uint32_t v);
+std::uint32_t get_u32(std::string_view in); // precondition: in.size() >= 4
+
+/// zlib's crc32 of `data`.
+std::uint32_t checksum(std::string_view data);
+
+/// errc::io with "<what> <path>: <strerror(errno)>".
+error io_error(const std::string& what, const std::string& path);
+
+/// fsyncs directory `dir`, so a created or renamed file in it is durable.
+status sync_dir(const std::string& dir);
+
+} // namespace hearth::state::detail
