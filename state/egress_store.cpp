@@ -118,7 +118,7 @@ status egress_store::release(std::uint32_t p, const std::vector<egress_entry>& r
   auto sorted = records;
   std::sort(sorted.begin(), sorted.end(),
             [](const egress_entry& a, const egress_entry& b) { return a.seq < b.seq; });
-  return impl_->write([&](MDB_txn* txn) -> status {
+  auto s = impl_->write([&](MDB_txn* txn) -> status {
     auto marker = marker_key(p);
     auto released = impl_->read_u64(txn, marker);
     auto next = impl_->read_u64(txn, "N");
@@ -136,6 +136,13 @@ status egress_store::release(std::uint32_t p, const std::vector<egress_entry>& r
       return s;
     return impl_->put_u64_key(txn, marker, highest);
   });
+  if (!s)
+    return s;
+  // Released records must outlive a power loss: the checkpoint that held
+  // them may be deleted once newer ones complete.
+  if (int rc = mdb_env_sync(impl_->env, 1); rc != 0)
+    return lmdb_error("sync", rc);
+  return ok();
 }
 
 status egress_store::append(const std::vector<egress_entry>& records) {

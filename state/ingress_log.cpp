@@ -483,6 +483,11 @@ result<std::vector<ingress_record>> ingress_writer::read(std::uint64_t from, siz
 }
 
 status ingress_writer::trim(std::uint64_t before) {
+  // The keys of the records about to go must be durable first: after a power
+  // loss the index is re-built only from records still in the log.
+  if (keys_)
+    if (int rc = mdb_env_sync(keys_->env, 1); rc != 0)
+      return error{errc::io, std::string{"key index sync: "} + mdb_strerror(rc)};
   std::lock_guard<std::mutex> guard{log_mtx_};
   return log_->trim(before);
 }
