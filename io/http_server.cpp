@@ -25,6 +25,10 @@ public:
     auto threads = opts_.threads;
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(opts_.max_body_bytes);
+    // Small answers go out at once (no Nagle delay on kept-alive connections),
+    // and an idle kept-alive connection does not hold up a shutdown for long.
+    server_.set_tcp_nodelay(true);
+    server_.set_keep_alive_timeout(1);
     auto serve = [this](const httplib::Request& req, httplib::Response& res) {
       http_request r;
       r.method = req.method;
