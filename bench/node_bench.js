@@ -3,7 +3,7 @@
 // (100-byte values), invocation latency with checkpoints running against a
 // baseline without, and restore time after SIGKILL. Prints a Markdown table.
 //
-//   node bench/node_bench.js [--keys 1000000] [--rate 100] [--seconds 20]
+//   node bench/node_bench.js [--keys 1000000] [--rate 100] [--seconds 20] [--full-every 10]
 //
 // Bounded: every phase has a fixed duration, every process it starts is
 // stopped at the end, everything listens on 127.0.0.1.
@@ -22,6 +22,7 @@ const arg = (name, def) => {
 const KEYS = arg('keys', 1000000);
 const RATE = arg('rate', 100);
 const SECONDS = arg('seconds', 20);
+const FULL_EVERY = arg('full-every', 10);
 const BIN = path.resolve(__dirname, '..', 'build', 'bin');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -117,8 +118,9 @@ spec:
     rows.push(['start: restore of the checkpoint', `${node.startMs} ms`]);
     const base = await drive(node.port);
     await stop(node);
-    // Checkpoints every second, a full one every 5.
-    node = await startNode(data, module, ['--set', 'checkpoint.interval=1s', '--set', 'checkpoint.full_every=5']);
+    // The default checkpoint settings (every second, a full one every 10),
+    // or harsher ones from the command line (--full-every N).
+    node = await startNode(data, module, ['--set', 'checkpoint.interval=1s', '--set', `checkpoint.full_every=${FULL_EVERY}`]);
     const withCp = await drive(node.port);
     const kill = Date.now();
     await stop(node, 'SIGKILL');
@@ -126,7 +128,7 @@ spec:
     rows.push(['restart after SIGKILL: restore + log replay', `${Date.now() - kill} ms (process start to ready: ${node.startMs} ms)`]);
     await stop(node);
     rows.push([`invocation latency, no checkpoint (${base.seen} calls at ${RATE}/s)`, `p50 ${base.p50} ms, p99 ${base.p99} ms, max ${base.max} ms`]);
-    rows.push([`invocation latency, checkpoint every 1 s, full every 5 (${withCp.seen} calls)`, `p50 ${withCp.p50} ms, p99 ${withCp.p99} ms, max ${withCp.max} ms`]);
+    rows.push([`invocation latency, checkpoint every 1 s, full every ${FULL_EVERY} (${withCp.seen} calls)`, `p50 ${withCp.p50} ms, p99 ${withCp.p99} ms, max ${withCp.max} ms`]);
     rows.push(['extra p99 latency from running checkpoints', `${withCp.p99 - base.p99} ms`]);
   } finally {
     server.close();
