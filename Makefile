@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo bench clean
+.PHONY: all deps build test unit demo bench soak clean
 
 all: build
 
@@ -30,6 +30,13 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@./bench/run.sh
+
+# A longer smoke verifier: 200,000 commands, 12 SIGKILLs of the node, 3 of the function server.
+soak: deps
+	@$(MAKE) --no-print-directory build
+	SMOKE_COMMANDS=200000 SMOKE_KILLS=12 SMOKE_FUNCTION_KILLS=3 SMOKE_TIMEOUT_MS=900000 \
+	  HEARTH_NODE=$(CURDIR)/$(BUILD_DIR)/bin/hearth-node \
+	  node --test --test-reporter=spec tests/integration/smoke_verifier.test.js
 
 clean:
 	rm -rf $(BUILD_DIR)

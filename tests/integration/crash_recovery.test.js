@@ -112,3 +112,14 @@ test('a damaged checkpoint file stops the start with a message naming it', { tim
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, new RegExp(parts[parts.length - 1]));
 });
+
+test('an at-least-once egress shows records at once, before any checkpoint', { timeout: 120000 }, async () => {
+  const dataDir = h.makeTempDir('hearth-crash-');
+  const yaml = moduleYaml.replace(/topics: \[counts\]/, 'topics: [counts]\n  deliverySemantic: at-least-once');
+  assert.notEqual(yaml, moduleYaml);
+  const node = await h.startNode({ module: yaml, dataDir, args: ['--set', 'checkpoint.interval=1h'] });
+  await h.sendOk(node.ingress, 'test', 'counter', 'k5', 'inc');
+  const records = await h.collectEgress(node.egress, 'counts', 1, 30000);
+  assert.deepEqual(JSON.parse(records[0].toString()), { id: 'k5', count: 1 });
+  await node.stop('SIGTERM');
+});
