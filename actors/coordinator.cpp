@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <deque>
 #include <iostream>
 #include <map>
 
@@ -28,9 +29,11 @@ struct coordinator_state {
   std::chrono::steady_clock::time_point started;
   std::optional<std::uint64_t> position;
   std::map<std::uint32_t, part_ack> acks;
-  // Shutdown: answered when a checkpoint that started after the request completes.
-  std::vector<caf::response_promise> finals;
-  std::optional<std::uint64_t> final_from; // first checkpoint id that counts for them
+  // Triggers (admin, shutdown): answered when a checkpoint that started after
+  // the request completes.
+  std::vector<caf::response_promise> waiting;
+  std::optional<std::uint64_t> wanted_from; // first checkpoint id that counts for them
+  std::deque<checkpoint_info> history;       // the newest completed checkpoints
 };
 
 void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
@@ -61,10 +64,17 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   m.ingress_position = *st->position;
   m.partitions = static_cast<std::uint32_t>(st->partitions.size());
   m.max_key_groups = st->cfg.max_key_groups;
-  std::uint64_t messages = 0;
+  checkpoint_info info;
+  info.id = id;
+  info.ingress_position = m.ingress_position;
+  info.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - st->started)
+                       .count();
   for (auto& [p, ack] : st->acks) {
     m.chains.push_back(ack.chain);
-    messages += ack.messages;
+    info.messages += ack.messages;
+    info.bytes += ack.bytes;
+    info.full_parts += ack.chain.size() == 1 ? 1 : 0;
   }
   st->running.reset();
   if (auto s = st->cfg.files->write_manifest(m); !s) {
@@ -82,13 +92,17 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
     std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
   if (auto s = st->cfg.files->retain(st->cfg.keep); !s)
     std::cerr << "hearth-node: checkpoint retention failed: " << s.err().message << std::endl;
-  if (st->final_from && id >= *st->final_from) {
-    for (auto& rp : st->finals)
-      rp.deliver(caf::ok_atom::value, messages);
-    st->finals.clear();
-    st->final_from.reset();
-  } else if (st->final_from) {
-    begin(self, st); // the final checkpoint starts right away
+  info.time_ms = wall_ms();
+  st->history.push_back(info);
+  if (st->history.size() > 100)
+    st->history.pop_front();
+  if (st->wanted_from && id >= *st->wanted_from) {
+    for (auto& rp : st->waiting)
+      rp.deliver(info);
+    st->waiting.clear();
+    st->wanted_from.reset();
+  } else if (st->wanted_from) {
+    begin(self, st); // the wanted checkpoint starts right away
   }
 }
 
@@ -121,15 +135,18 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
       st->acks[ack.partition] = std::move(ack);
       check(self, st);
     },
-    [=](final_atom) -> caf::result<caf::ok_atom, std::uint64_t> {
-      auto rp = self->make_response_promise<caf::ok_atom, std::uint64_t>();
-      st->finals.push_back(rp);
-      if (!st->final_from) {
-        st->final_from = st->next_id + 1;
+    [=](trigger_atom) -> caf::result<checkpoint_info> {
+      auto rp = self->make_response_promise<checkpoint_info>();
+      st->waiting.push_back(rp);
+      if (!st->wanted_from) {
+        st->wanted_from = st->next_id + 1;
         if (!st->running)
           begin(self, st);
       }
       return rp;
+    },
+    [=](history_atom) {
+      return std::vector<checkpoint_info>(st->history.begin(), st->history.end());
     },
   };
 }

@@ -46,8 +46,9 @@ struct coordinator_config {
 };
 
 /// Messages: `setup, partitions, source` (then checkpoints start), `part, ack`
-/// (from writers), `final` (answers ok once a checkpoint started after it
-/// completed; the answer carries the number of unfinished messages in it).
+/// (from writers), `trigger` (starts one unless one is running; answers with
+/// the first checkpoint started after the request, once it completed),
+/// `history` (the newest completed checkpoints).
 caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config cfg);
 
 /// Messages: `write, job` (writes the part; reports `part, ack` to `coordinator`).

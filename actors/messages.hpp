@@ -64,6 +64,17 @@ struct part_ack {
   std::uint64_t bytes = 0;
 };
 
+/// A completed checkpoint, as the admin API lists it.
+struct checkpoint_info {
+  std::uint64_t id = 0;
+  std::int64_t time_ms = 0;       // when it completed
+  std::int64_t duration_ms = 0;   // from the barrier to the manifest
+  std::uint64_t bytes = 0;        // written for it (its own part files)
+  std::uint32_t full_parts = 0;   // partitions that wrote a full part
+  std::uint64_t messages = 0;     // in-flight messages it holds
+  std::uint64_t ingress_position = 0;
+};
+
 /// Counters a partition reports to /health.
 struct partition_stats {
   std::uint32_t partition = 0;
@@ -71,6 +82,60 @@ struct partition_stats {
   std::uint64_t pending_invocations = 0;
   std::uint64_t invocations_completed = 0;
   std::uint64_t dead_letters_written = 0;
+  std::vector<std::string> registered_types; // function types with registered state
+};
+
+/// One finished batch of an address, for inspection.
+struct invocation_record {
+  std::int64_t time_ms = 0;
+  std::uint32_t invocations = 0;
+  bool failed = false;
+  std::vector<std::string> states_changed;
+  std::uint32_t messages_sent = 0;
+  std::uint32_t delayed = 0;
+  std::uint32_t egress_records = 0;
+  std::string failure; // the reason, when failed
+};
+
+/// Outcome of waiting for one ingress message to be applied.
+struct applied_result {
+  bool found = false; // false: not pending at its address (unknown type, or forgotten)
+  invocation_record batch;
+};
+
+/// A live address actor, as the admin API lists it.
+struct actor_summary {
+  protocol::address address;
+  std::uint64_t pending = 0;     // messages received, not yet completed (mailbox depth)
+  bool busy = false;             // a batch is in flight
+  std::int64_t last_invocation_ms = 0;
+  std::uint64_t invocations = 0;
+  std::uint64_t failures = 0;
+};
+
+/// Which live actors to list.
+struct actor_query {
+  std::string type;   // "ns/name", empty: all
+  std::string prefix; // id prefix
+  std::uint64_t limit = 100; // entries wanted from offset 0 (the node pages)
+};
+
+/// A page of live actors from one partition, sorted by address.
+struct actor_page {
+  std::uint64_t total = 0; // matching actors in the partition
+  std::vector<actor_summary> actors;
+};
+
+/// Everything the admin API shows about one address.
+struct address_detail {
+  bool known = false; // live, or with state, delayed messages or pending messages
+  bool live = false;
+  std::map<std::string, state::stored_value> states;
+  std::vector<protocol::state_spec> specs;
+  std::vector<protocol::invocation> pending;
+  std::vector<state::delayed_record> delayed; // sent by this address, not yet due
+  std::vector<invocation_record> recent;
+  actor_summary summary;
 };
 
 /// A dead letter as listed by the admin API.
@@ -97,8 +162,12 @@ using completed_atom = caf::atom_constant<caf::atom("completed")>; // C -> P
 using part_atom = caf::atom_constant<caf::atom("part")>;         // writer -> C
 using write_atom = caf::atom_constant<caf::atom("write")>;       // P -> writer
 using log_atom = caf::atom_constant<caf::atom("log")>;           // log writer -> source
-using final_atom = caf::atom_constant<caf::atom("final")>;       // node -> C
 using setup_atom = caf::atom_constant<caf::atom("setup")>;       // node -> C, source
+using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: list
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: one address
+using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
+using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
+using watch_atom = caf::atom_constant<caf::atom("watch")>;       // node -> P: when applied
 
 } // namespace hearth::actors
 
@@ -109,6 +178,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::spec_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::partition_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::part_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::checkpoint_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::actors::checkpoint_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::applied_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::address_detail)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::address)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::state::part_extras)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::state::ingress_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::dead_letter_list)

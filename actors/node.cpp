@@ -317,6 +317,78 @@ std::vector<partition_stats> node::stats() {
   return out;
 }
 
+std::pair<std::uint64_t, std::vector<actor_summary>>
+node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
+  q.limit = offset + limit;
+  std::uint64_t total = 0;
+  std::vector<actor_summary> all;
+  caf::scoped_actor self{*sys_};
+  for (auto& p : partitions_)
+    self->request(p, std::chrono::seconds{30}, actors_atom::value, q)
+      .receive(
+        [&](actor_page& page) {
+          total += page.total;
+          all.insert(all.end(), std::make_move_iterator(page.actors.begin()),
+                     std::make_move_iterator(page.actors.end()));
+        },
+        [](caf::error&) {});
+  std::sort(all.begin(), all.end(), [](const actor_summary& a, const actor_summary& b) {
+    return a.address < b.address;
+  });
+  std::vector<actor_summary> out;
+  for (auto i = offset; i < all.size() && out.size() < limit; ++i)
+    out.push_back(std::move(all[i]));
+  return {total, std::move(out)};
+}
+
+address_detail node::inspect(const protocol::address& a) {
+  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
+  auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
+  address_detail out;
+  caf::scoped_actor self{*sys_};
+  self->request(partitions_[p], std::chrono::seconds{30}, inspect_atom::value, a)
+    .receive([&](address_detail& d) { out = std::move(d); }, [](caf::error&) {});
+  return out;
+}
+
+result<applied_result> node::wait_applied(const protocol::address& a, std::uint64_t offset,
+                                          std::chrono::milliseconds timeout) {
+  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
+  auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
+  result<applied_result> out = error{errc::unavailable, "not applied within "
+                                                          + std::to_string(timeout.count()) + " ms"};
+  caf::scoped_actor self{*sys_};
+  self->request(partitions_[p], timeout, watch_atom::value, a, offset)
+    .receive(
+      [&](applied_result& r) {
+        if (r.found)
+          out = std::move(r);
+        else
+          out = error{errc::unknown, "the message is not pending at its address (see the dead letters)"};
+      },
+      [](caf::error&) {});
+  return out;
+}
+
+std::vector<checkpoint_info> node::checkpoints() {
+  std::vector<checkpoint_info> out;
+  caf::scoped_actor self{*sys_};
+  self->request(coordinator_, std::chrono::seconds{30}, history_atom::value)
+    .receive([&](std::vector<checkpoint_info>& h) { out = std::move(h); }, [](caf::error&) {});
+  return out;
+}
+
+result<checkpoint_info> node::trigger_checkpoint(std::chrono::milliseconds timeout) {
+  if (stopping_)
+    return error{errc::unavailable, "the node is shutting down"};
+  result<checkpoint_info> out = error{errc::unavailable, "no checkpoint completed within "
+                                                           + std::to_string(timeout.count()) + " ms"};
+  caf::scoped_actor self{*sys_};
+  self->request(coordinator_, timeout, trigger_atom::value)
+    .receive([&](checkpoint_info& info) { out = info; }, [](caf::error&) {});
+  return out;
+}
+
 std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   if (stopping_.exchange(true))
     return 0;
@@ -325,8 +397,8 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   log_->stop();
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
-  self->request(coordinator_, timeout, final_atom::value)
-    .receive([&](caf::ok_atom, std::uint64_t n) { unfinished = n; },
+  self->request(coordinator_, timeout, trigger_atom::value)
+    .receive([&](checkpoint_info& info) { unfinished = info.messages; },
              [&](caf::error& err) {
                std::cerr << "hearth-node: no final checkpoint (" << sys_->render(err)
                          << "); the next start resumes from the last one" << std::endl;

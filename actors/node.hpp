@@ -86,6 +86,29 @@ public:
   /// Counters of every partition.
   std::vector<partition_stats> stats();
 
+  /// Live address actors matching `q`, sorted by address: the total and the
+  /// page [offset, offset + limit).
+  std::pair<std::uint64_t, std::vector<actor_summary>> actors(actor_query q, std::uint64_t offset,
+                                                              std::uint64_t limit);
+
+  /// Everything known about address `a` (`known` is false when nothing is).
+  address_detail inspect(const protocol::address& a);
+
+  /// Waits until the ingress message at `offset` for `a` has been applied;
+  /// errc::unavailable after `timeout`, errc::unknown when it is not pending
+  /// (dead-lettered on arrival).
+  result<applied_result> wait_applied(const protocol::address& a, std::uint64_t offset,
+                                      std::chrono::milliseconds timeout);
+
+  /// The newest completed checkpoints, oldest first.
+  std::vector<checkpoint_info> checkpoints();
+
+  /// Takes a checkpoint now (or joins the one running) and waits for it.
+  result<checkpoint_info> trigger_checkpoint(std::chrono::milliseconds timeout);
+
+  const io::module_config& module() const { return *module_; }
+  const node_options& options() const { return opts_; }
+
   /// The checkpoint restored at start (0: none).
   std::uint64_t restored_checkpoint() const { return restored_; }
 

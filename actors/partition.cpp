@@ -39,10 +39,33 @@ constexpr size_t max_name_bytes = 511 - 3 - state::max_address_bytes;
 struct live_entry {
   caf::actor actor;
   std::deque<protocol::invocation> pending; // received, not yet completed, in order
+  std::deque<std::uint64_t> offsets;        // ingress offset of each pending one (or none_offset)
   std::int64_t last_active = 0;
   std::uint32_t max_batch = 0;
   std::vector<std::uint64_t> deferred;      // ingress offsets waiting for room
+  // For inspection.
+  std::int64_t last_invocation_ms = 0;
+  std::uint64_t invocations = 0;
+  std::uint64_t failures = 0;
+  std::deque<invocation_record> recent;     // the last few finished batches
 };
+
+constexpr size_t recent_kept = 16;
+constexpr std::uint64_t none_offset = ~std::uint64_t{0};
+constexpr size_t applied_kept = 4096; // recently applied ingress offsets remembered for watchers
+
+void remember(live_entry& e, invocation_record r) {
+  e.last_invocation_ms = r.time_ms;
+  (r.failed ? e.failures : e.invocations) += r.invocations;
+  e.recent.push_back(std::move(r));
+  if (e.recent.size() > recent_kept)
+    e.recent.pop_front();
+}
+
+actor_summary summarize(const address& a, const live_entry& e) {
+  return actor_summary{a, e.pending.size(), !e.pending.empty(), e.last_invocation_ms,
+                       e.invocations, e.failures};
+}
 
 /// An exactly-once egress record, held until the checkpoint covering it completes.
 struct held_egress {
@@ -85,6 +108,11 @@ struct partition_state {
   std::vector<std::string> chain; // files of the last completed checkpoint
   std::map<std::uint64_t, std::vector<std::string>> recorded_chains;
   std::vector<held_egress> egress_held;
+
+  // Admin: who waits for which ingress offset to be applied, and what
+  // happened to the recently applied ones.
+  std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> watchers;
+  std::map<std::uint64_t, invocation_record> applied;
 
   key_group kg_of(const address& a) const {
     return protocol::key_group_of(a.id, cfg.max_key_groups);
@@ -180,6 +208,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
   }
   auto& e = it->second;
   e.pending.push_back(env.inv);
+  e.offsets.push_back(offset ? *offset : none_offset);
   st->stats.pending_invocations++;
   e.last_active = mono_ms();
   self->send(e.actor, invoke_atom::value, std::move(env.inv));
@@ -393,8 +422,22 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   if (it == st->live.end())
     return;
   auto& e = it->second;
-  for (std::uint32_t i = 0; i < n && !e.pending.empty(); ++i)
+  for (std::uint32_t i = 0; i < n && !e.pending.empty(); ++i) {
     e.pending.pop_front();
+    auto offset = e.offsets.front();
+    e.offsets.pop_front();
+    if (offset == none_offset || e.recent.empty())
+      continue;
+    auto& batch = e.recent.back(); // remembered just before this call
+    st->applied[offset] = batch;
+    if (st->applied.size() > applied_kept)
+      st->applied.erase(st->applied.begin());
+    if (auto w = st->watchers.find(offset); w != st->watchers.end()) {
+      for (auto& rp : w->second)
+        rp.deliver(applied_result{true, batch});
+      st->watchers.erase(w);
+    }
+  }
   e.last_active = mono_ms();
   release_deferred(st, e);
 }
@@ -437,12 +480,32 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
     route(self, st, std::move(env));
   if (earliest)
     arm_timer(self, st, *earliest);
+  if (auto it = st->live.find(fx.source); it != st->live.end()) {
+    invocation_record r;
+    r.time_ms = wall_ms();
+    r.invocations = fx.completed;
+    for (auto& [name, value] : fx.changes)
+      if (std::find(r.states_changed.begin(), r.states_changed.end(), name) == r.states_changed.end())
+        r.states_changed.push_back(name);
+    r.messages_sent = static_cast<std::uint32_t>(out.size());
+    r.delayed = static_cast<std::uint32_t>(fx.delayed.size());
+    r.egress_records = static_cast<std::uint32_t>(records.size());
+    remember(it->second, std::move(r));
+  }
   completed(st, fx.source, fx.completed);
 }
 
 void on_failure(const state_ptr& st, failure& f) {
   state::write_batch wb;
   auto n = static_cast<std::uint32_t>(f.invocations.size());
+  if (auto it = st->live.find(f.source); it != st->live.end()) {
+    invocation_record r;
+    r.time_ms = wall_ms();
+    r.invocations = n;
+    r.failed = true;
+    r.failure = f.reason;
+    remember(it->second, std::move(r));
+  }
   put_changes(st, wb, f.source, f.changes);
   dead_letter(st, wb, f.source, f.source, std::move(f.invocations), f.reason);
   commit(st, wb);
@@ -686,9 +749,64 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       wb.delete_dead_letter(key_group{kg}, seq);
       return commit(st, wb);
     },
+    [=](actors_atom, actor_query& q) {
+      actor_page page;
+      std::vector<actor_summary> all;
+      for (auto& [a, e] : st->live) {
+        if (!q.type.empty() && a.type.to_string() != q.type)
+          continue;
+        if (a.id.compare(0, q.prefix.size(), q.prefix) != 0)
+          continue;
+        all.push_back(summarize(a, e));
+      }
+      page.total = all.size();
+      auto n = std::min<size_t>(all.size(), q.limit);
+      std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
+                        [](const actor_summary& x, const actor_summary& y) {
+                          return x.address < y.address;
+                        });
+      all.resize(n);
+      page.actors = std::move(all);
+      return page;
+    },
+    [=](watch_atom, protocol::address& a, std::uint64_t offset) -> caf::result<applied_result> {
+      if (auto it = st->applied.find(offset); it != st->applied.end())
+        return applied_result{true, it->second};
+      auto e = st->live.find(a);
+      if (e == st->live.end()
+          || std::find(e->second.offsets.begin(), e->second.offsets.end(), offset)
+               == e->second.offsets.end())
+        return applied_result{};
+      auto rp = self->make_response_promise<applied_result>();
+      st->watchers[offset].push_back(rp);
+      return rp;
+    },
+    [=](inspect_atom, protocol::address& a) {
+      address_detail d;
+      auto kg = st->kg_of(a);
+      if (auto states = st->cfg.store->load_states(kg, a))
+        d.states = std::move(*states);
+      if (auto delayed = st->cfg.store->delayed_of(kg, a))
+        d.delayed = std::move(*delayed);
+      if (auto it = st->specs.find(a.type); it != st->specs.end())
+        d.specs = it->second;
+      if (auto it = st->live.find(a); it != st->live.end()) {
+        d.live = true;
+        d.pending.assign(it->second.pending.begin(), it->second.pending.end());
+        d.recent.assign(it->second.recent.begin(), it->second.recent.end());
+        d.summary = summarize(a, it->second);
+      } else {
+        d.summary.address = a;
+      }
+      d.known = d.live || !d.states.empty() || !d.delayed.empty();
+      return d;
+    },
     [=](stats_atom) {
       auto s = st->stats;
       s.live_addresses = st->live.size();
+      for (auto& [type, specs] : st->specs)
+        if (!specs.empty())
+          s.registered_types.push_back(type.to_string());
       return s;
     },
   };

@@ -190,7 +190,14 @@ int main(int argc, char** argv) {
   if (module->egress)
     serve(egress_srv, "egress", module->egress->port,
           apps::egress_api(*module->egress, node.egress()), 1 << 20);
-  serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node), 1 << 20);
+  auto info = std::make_shared<apps::node_info>();
+  info->version = HEARTH_VERSION;
+  serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node, info),
+        1 << 20);
+  for (auto& [name, srv] : {std::pair{"ingress", ingress_srv.get()}, std::pair{"egress", egress_srv.get()},
+                            std::pair{"admin", admin_srv.get()}})
+    if (srv)
+      info->ports[name] = bind + ":" + std::to_string(srv->port());
   std::cerr << "hearth-node: " << module->endpoints.size() << " endpoint(s), " << s.partitions
             << " partition(s), " << s.max_key_groups << " key groups, data in " << data_dir
             << ", restored checkpoint " << node.restored_checkpoint() << std::endl;

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 namespace hearth::apps {
 
@@ -105,10 +107,169 @@ io::http_handler egress_api(const io::playground_egress_spec& spec,
   };
 }
 
-io::http_handler admin_api(actors::node& n) {
-  return [&n](const io::http_request& req) {
-    static const std::string dl = "/dead-letters";
-    if (req.path == "/health" && req.method == "GET") {
+namespace {
+
+std::string hex(const std::string& in) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : in) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
+/// A value shown by its typename: StateFun primitives as values, JSON as
+/// JSON, anything else as hex; always base64 too.
+json show_value(const protocol::typed_value& v) {
+  json out{{"typename", v.type_name}, {"base64", base64(v.value)}};
+  const auto& t = v.type_name;
+  if (t == protocol::string_type_name) {
+    if (auto r = protocol::as_string(v))
+      out["value"] = *r;
+  } else if (t == protocol::int_type_name) {
+    if (auto r = protocol::as_int(v))
+      out["value"] = *r;
+  } else if (t == protocol::long_type_name) {
+    if (auto r = protocol::as_long(v))
+      out["value"] = *r;
+  } else if (t == protocol::bool_type_name) {
+    if (auto r = protocol::as_bool(v))
+      out["value"] = *r;
+  } else if (t == protocol::float_type_name) {
+    if (auto r = protocol::as_float(v))
+      out["value"] = *r;
+  } else if (t == protocol::double_type_name) {
+    if (auto r = protocol::as_double(v))
+      out["value"] = *r;
+  }
+  if (!out.contains("value")) {
+    auto j = json::parse(v.value, nullptr, false);
+    if (!j.is_discarded() && t.rfind("io.statefun.types/", 0) != 0)
+      out["json"] = std::move(j);
+    else
+      out["hex"] = hex(v.value.substr(0, 4096));
+  }
+  return out;
+}
+
+json show_invocation(const protocol::invocation& inv) {
+  json out = show_value(inv.argument);
+  out["caller"] = inv.caller ? to_json(*inv.caller) : json(nullptr);
+  return out;
+}
+
+json to_json(const actors::actor_summary& a) {
+  return json{{"address", to_json(a.address)},          {"pending", a.pending},
+              {"busy", a.busy},                          {"last_invocation_ms", a.last_invocation_ms},
+              {"invocations", a.invocations},           {"failures", a.failures}};
+}
+
+json to_json(const actors::invocation_record& r) {
+  json out{{"time_ms", r.time_ms},         {"invocations", r.invocations},
+           {"failed", r.failed},           {"states_changed", r.states_changed},
+           {"messages_sent", r.messages_sent}, {"delayed", r.delayed},
+           {"egress_records", r.egress_records}};
+  if (r.failed)
+    out["failure"] = r.failure;
+  return out;
+}
+
+json to_json(const actors::checkpoint_info& c) {
+  return json{{"id", c.id},           {"time_ms", c.time_ms},   {"duration_ms", c.duration_ms},
+              {"bytes", c.bytes},     {"full_parts", c.full_parts}, {"messages", c.messages},
+              {"ingress_position", c.ingress_position}};
+}
+
+const char* mode_name(protocol::expire_mode m) {
+  switch (m) {
+    case protocol::expire_mode::after_write: return "after_write";
+    case protocol::expire_mode::after_invoke: return "after_invoke";
+    default: return "none";
+  }
+}
+
+json detail_json(const actors::address_detail& d) {
+  json states = json::object();
+  for (auto& [name, v] : d.states) {
+    auto shown = show_value(v.value);
+    shown["written_ms"] = v.written_ms;
+    shown["accessed_ms"] = v.accessed_ms;
+    states[name] = std::move(shown);
+  }
+  json specs = json::array();
+  for (auto& s : d.specs)
+    specs.push_back({{"name", s.name}, {"typename", s.type_name}, {"expire", mode_name(s.mode)},
+                     {"expire_after_ms", s.expire_after_ms}});
+  json pending = json::array();
+  for (auto& inv : d.pending)
+    pending.push_back(show_invocation(inv));
+  json delayed = json::array();
+  for (auto& r : d.delayed) {
+    auto m = show_value(r.argument);
+    m["target"] = to_json(r.target);
+    m["due_ms"] = r.due_ms;
+    m["cancellation_token"] = r.token;
+    delayed.push_back(std::move(m));
+  }
+  json recent = json::array();
+  for (auto& r : d.recent)
+    recent.push_back(to_json(r));
+  auto out = to_json(d.summary);
+  out["live"] = d.live;
+  out["states"] = std::move(states);
+  out["specs"] = std::move(specs);
+  out["pending_messages"] = std::move(pending);
+  out["delayed_messages"] = std::move(delayed);
+  out["recent_invocations"] = std::move(recent);
+  return out;
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+/// Query parameter `name` of `target` ("path?a=1&b=2"), url-decoded minimally.
+std::optional<std::string> query_param(const std::string& query, const std::string& name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    auto amp = query.find('&', pos);
+    auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == name)
+      return eq == std::string::npos ? std::string{} : part.substr(eq + 1);
+    if (amp == std::string::npos)
+      break;
+    pos = amp + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> number_param(const std::string& query, const std::string& name,
+                                          std::uint64_t def, std::uint64_t max, bool& bad) {
+  auto v = query_param(query, name);
+  if (!v)
+    return def;
+  try {
+    size_t used = 0;
+    auto n = std::stoull(*v, &used);
+    if (used == v->size() && n <= max && (*v)[0] != '-')
+      return n;
+  } catch (...) {
+  }
+  bad = true;
+  return std::nullopt;
+}
+
+} // namespace
+
+io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info) {
+  return [&n, info](const io::http_request& req) {
+    static const std::string dl = "/dead-letters", act = "/actors", cps = "/checkpoints";
+    const auto& path = req.path;
+    const auto& query = req.query;
+    auto bad_param = [](const std::string& what) { return io::json_error(400, what); };
+    if (path == "/health" && req.method == "GET") {
       json parts = json::array();
       for (auto& s : n.stats())
         parts.push_back({{"partition", s.partition},
@@ -116,36 +277,171 @@ io::http_handler admin_api(actors::node& n) {
                          {"pending_invocations", s.pending_invocations},
                          {"invocations_completed", s.invocations_completed},
                          {"dead_letters_written", s.dead_letters_written}});
-      return io::json_ok(json{{"status", "ok"}, {"partitions", parts}}.dump() + "\n");
+      return io::json_ok(dump(json{{"status", "ok"}, {"partitions", parts}}));
     }
-    if (req.path == dl && req.method == "GET") {
+    if (path == "/status" && req.method == "GET") {
+      auto& o = n.options();
+      json parts = json::array();
+      json totals{{"live_addresses", 0}, {"pending_invocations", 0}, {"invocations_completed", 0},
+                  {"dead_letters_written", 0}};
+      for (auto& s : n.stats()) {
+        parts.push_back({{"partition", s.partition},
+                         {"key_groups",
+                          {protocol::first_key_group(s.partition, o.max_key_groups, o.partitions),
+                           protocol::first_key_group(s.partition + 1, o.max_key_groups,
+                                                     o.partitions)}},
+                         {"live_addresses", s.live_addresses},
+                         {"pending_invocations", s.pending_invocations},
+                         {"invocations_completed", s.invocations_completed},
+                         {"dead_letters_written", s.dead_letters_written}});
+        for (auto* k : {"live_addresses", "pending_invocations", "invocations_completed",
+                        "dead_letters_written"})
+          totals[k] = totals[k].get<std::uint64_t>() + parts.back()[k].get<std::uint64_t>();
+      }
+      auto cps_list = n.checkpoints();
+      return io::json_ok(dump(json{
+        {"version", info->version},
+        {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - info->started)
+                        .count()},
+        {"ports", info->ports},
+        {"max_key_groups", o.max_key_groups},
+        {"partitions", parts},
+        {"counters", totals},
+        {"restored_checkpoint", n.restored_checkpoint()},
+        {"last_checkpoint", cps_list.empty() ? json(nullptr) : to_json(cps_list.back())}}));
+    }
+    if (path == "/functions" && req.method == "GET") {
+      json eps = json::array();
+      for (auto& ep : n.module().endpoints)
+        eps.push_back({{"functions", ep.ns + "/" + (ep.wildcard() ? "*" : ep.name)},
+                       {"url_template", ep.url_template},
+                       {"max_num_batch_requests", ep.max_batch},
+                       {"call_ms", ep.transport.call.count()},
+                       {"connect_ms", ep.transport.connect.count()}});
+      std::set<std::string> types;
+      for (auto& s : n.stats())
+        types.insert(s.registered_types.begin(), s.registered_types.end());
+      json list = json::array();
+      for (auto& t : types) {
+        auto slash = t.find('/');
+        auto* ep = n.module().find_endpoint({t.substr(0, slash), t.substr(slash + 1)});
+        list.push_back({{"type", t}, {"endpoint", ep ? ep->url_for({t.substr(0, slash),
+                                                                     t.substr(slash + 1)})
+                                                     : ""}});
+      }
+      return io::json_ok(dump(json{{"endpoints", eps}, {"types", list}}));
+    }
+    if (path == act && req.method == "GET") {
+      bool bad = false;
+      auto offset = number_param(query, "offset", 0, 1ull << 40, bad);
+      auto limit = number_param(query, "limit", 100, 1000, bad);
+      if (bad)
+        return bad_param("offset must be a number and limit a number up to 1000");
+      actors::actor_query q;
+      q.type = query_param(query, "type").value_or("");
+      q.prefix = query_param(query, "prefix").value_or("");
+      if (!q.type.empty() && q.type.find('/') == std::string::npos)
+        return bad_param("type must be <namespace>/<name>");
+      auto [total, page] = n.actors(q, *offset, *limit);
+      json list = json::array();
+      for (auto& a : page)
+        list.push_back(to_json(a));
+      return io::json_ok(dump(json{{"total", total}, {"offset", *offset}, {"limit", *limit},
+                                   {"actors", list}}));
+    }
+    if (path.rfind(act + "/", 0) == 0) {
+      auto rest = path.substr(act.size());
+      static const std::string msgs = "/messages";
+      bool sending = rest.size() > msgs.size()
+                     && rest.compare(rest.size() - msgs.size(), msgs.size(), msgs) == 0;
+      if (sending)
+        rest.resize(rest.size() - msgs.size());
+      auto target = io::parse_ingress_path(rest);
+      if (!target)
+        return io::json_error(400, "use /actors/<namespace>/<type>/<id>: " + target.err().message);
+      if (!sending && req.method == "GET") {
+        auto d = n.inspect(*target);
+        if (!d.known)
+          return io::json_error(404, "no address " + target->to_string()
+                                       + " (not live, no state, no delayed messages)");
+        return io::json_ok(dump(detail_json(d)));
+      }
+      if (sending && req.method == "POST") {
+        bool bad = false;
+        auto timeout = number_param(query, "timeout_ms", 10'000, 600'000, bad);
+        if (bad)
+          return bad_param("timeout_ms must be a number of milliseconds up to 600000");
+        auto type_name = io::ingress_type_name(req.content_type);
+        if (!type_name)
+          return io::json_error(400, type_name.err().message);
+        auto value = req.content_type.rfind("application/vnd.", 0) == 0
+                       ? protocol::typed_value{*type_name, true, req.body}
+                       : protocol::make_string(req.body);
+        auto d = n.deliver(*target, std::move(value), req.header("Idempotency-Key"));
+        if (!d)
+          return io::json_error(status_of(d.err().code), d.err().message);
+        json out{{"status", d->duplicate ? "duplicate" : "accepted"}, {"offset", d->offset}};
+        if (query_param(query, "wait").value_or("") == "true" && !d->duplicate) {
+          auto applied = n.wait_applied(*target, d->offset, std::chrono::milliseconds{*timeout});
+          if (!applied) {
+            out["applied"] = false;
+            out["reason"] = applied.err().message;
+            return io::json_ok(dump(out), 202);
+          }
+          out["applied"] = to_json(applied->batch);
+        }
+        return io::json_ok(dump(out));
+      }
+      return io::json_error(405, "use GET /actors/<ns>/<type>/<id> or POST .../messages");
+    }
+    if (path == dl && req.method == "GET") {
       auto all = n.dead_letters();
       if (!all)
         return io::json_error(500, all.err().message);
       json list = json::array();
       for (auto& d : *all)
         list.push_back(to_json(d));
-      return io::json_ok(
-        json{{"dead_letters", list}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+      return io::json_ok(dump(json{{"dead_letters", list}}));
     }
-    if (req.path.rfind(dl + "/", 0) == 0) {
-      auto rest = req.path.substr(dl.size() + 1);
+    if (path.rfind(dl + "/", 0) == 0) {
+      auto rest = path.substr(dl.size() + 1);
       static const std::string replay = "/replay";
       if (req.method == "POST" && rest.size() > replay.size()
           && rest.compare(rest.size() - replay.size(), replay.size(), replay) == 0) {
         auto r = n.replay(rest.substr(0, rest.size() - replay.size()));
         if (!r)
           return io::json_error(status_of(r.err().code), r.err().message);
-        return io::json_ok(json{{"replayed", *r}}.dump() + "\n");
+        return io::json_ok(dump(json{{"replayed", *r}}));
       }
       if (req.method == "DELETE" && rest.find('/') == std::string::npos) {
         auto s = n.drop(rest);
         if (!s)
           return io::json_error(status_of(s.err().code), s.err().message);
-        return io::json_ok(json{{"deleted", rest}}.dump() + "\n");
+        return io::json_ok(dump(json{{"deleted", rest}}));
+      }
+      if (req.method == "GET" && rest.find('/') == std::string::npos) {
+        auto all = n.dead_letters(100'000);
+        if (all)
+          for (auto& d : *all)
+            if (actors::node::dead_letter_id(d) == rest)
+              return io::json_ok(dump(to_json(d)));
+        return io::json_error(404, "unknown dead letter '" + rest + "'");
       }
     }
-    return io::json_error(404, "no such admin endpoint: " + req.method + " " + req.path);
+    if (path == cps && req.method == "GET") {
+      json list = json::array();
+      for (auto& c : n.checkpoints())
+        list.push_back(to_json(c));
+      return io::json_ok(dump(json{{"checkpoints", list}}));
+    }
+    if (path == cps && req.method == "POST") {
+      auto c = n.trigger_checkpoint(std::chrono::seconds{60});
+      if (!c)
+        return io::json_error(status_of(c.err().code), c.err().message);
+      return io::json_ok(dump(to_json(*c)));
+    }
+    return io::json_error(404, "no such admin endpoint: " + req.method + " " + path);
   };
 }
 

@@ -9,7 +9,10 @@
 #include "io/playground.hpp"
 #include "state/egress_store.hpp"
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <string>
 
 namespace hearth::apps {
 
@@ -21,8 +24,15 @@ io::http_handler ingress_api(actors::node& n);
 io::http_handler egress_api(const io::playground_egress_spec& spec,
                             std::shared_ptr<state::egress_store> store);
 
-/// GET /health, GET /dead-letters, POST /dead-letters/<id>/replay,
-/// DELETE /dead-letters/<id>.
-io::http_handler admin_api(actors::node& n);
+/// What the admin API says about the process itself.
+struct node_info {
+  std::string version;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::map<std::string, std::string> ports; // "ingress" -> "127.0.0.1:8090", ...
+};
+
+/// The admin API (docs/admin-api.md): status, functions, actors, one address,
+/// send (and wait), dead letters, checkpoints, health.
+io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info);
 
 } // namespace hearth::apps

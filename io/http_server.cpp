@@ -33,6 +33,8 @@ public:
       http_request r;
       r.method = req.method;
       r.path = req.path;
+      if (auto q = req.target.find('?'); q != std::string::npos)
+        r.query = req.target.substr(q + 1);
       r.content_type = req.get_header_value("Content-Type");
       r.body = req.body;
       r.header = [&req](const std::string& name) { return req.get_header_value(name.c_str()); };

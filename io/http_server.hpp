@@ -17,6 +17,7 @@ namespace hearth::io {
 struct http_request {
   std::string method;
   std::string path;          // decoded path, without the query
+  std::string query;         // the raw query string (after '?'), empty when none
   std::string content_type;  // empty when absent
   std::string body;
   std::function<std::string(const std::string&)> header; // header lookup, "" when absent

@@ -55,6 +55,18 @@ result<std::int64_t> as_long(const typed_value& v) {
     return r.err();
   return static_cast<std::int64_t>(*r);
 }
+result<float> as_float(const typed_value& v) {
+  auto r = read<pt::FloatWrapper>(v, float_type_name);
+  if (!r)
+    return r.err();
+  return static_cast<float>(*r);
+}
+result<double> as_double(const typed_value& v) {
+  auto r = read<pt::DoubleWrapper>(v, double_type_name);
+  if (!r)
+    return r.err();
+  return static_cast<double>(*r);
+}
 result<bool> as_bool(const typed_value& v) {
   auto r = read<pt::BooleanWrapper>(v, bool_type_name);
   if (!r)

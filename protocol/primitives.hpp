@@ -29,5 +29,7 @@ result<std::string> as_string(const typed_value& v);
 result<std::int32_t> as_int(const typed_value& v);
 result<std::int64_t> as_long(const typed_value& v);
 result<bool> as_bool(const typed_value& v);
+result<float> as_float(const typed_value& v);
+result<double> as_double(const typed_value& v);
 
 } // namespace hearth::protocol

@@ -450,6 +450,30 @@ result<std::optional<delayed_record>> store::find_token(key_group kg, const addr
   });
 }
 
+result<std::vector<delayed_record>> store::delayed_of(key_group kg, const address& sender) {
+  using vec_t = std::vector<delayed_record>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    std::optional<error> bad;
+    auto prefix = group_prefix(key_space::delayed, kg);
+    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      auto d = decode_delayed(k, v);
+      if (!d) {
+        bad = d.err();
+        return false;
+      }
+      if (d->sender == sender)
+        out.push_back(std::move(*d));
+      return true;
+    });
+    if (rc != 0)
+      return lmdb_error("scan delayed", rc);
+    if (bad)
+      return *bad;
+    return out;
+  });
+}
+
 result<std::vector<dead_letter>> store::dead_letters(size_t limit) {
   using vec_t = std::vector<dead_letter>;
   return impl_->read([&](MDB_txn* txn) -> result<vec_t> {

@@ -144,6 +144,10 @@ public:
                                                    const protocol::address& sender,
                                                    const std::string& token);
 
+  /// Pending delayed messages sent by `sender` (its key group `kg`).
+  result<std::vector<delayed_record>> delayed_of(protocol::key_group kg,
+                                                 const protocol::address& sender);
+
   /// Dead letters, oldest first within each key group, at most `limit`.
   result<std::vector<dead_letter>> dead_letters(size_t limit);
   result<std::optional<dead_letter>> find_dead_letter(protocol::key_group kg, std::uint64_t seq);
