@@ -25,6 +25,7 @@ struct address_state {
   batcher batch;
   std::vector<state_change> pending_changes; // expirations noticed while attaching
   int handshakes = 0;
+  std::chrono::steady_clock::time_point sent_at; // of the request in flight
   bool frozen = false;
   std::uint64_t generation = 0; // tags requests so a late reply is recognised
 };
@@ -39,6 +40,7 @@ void send_batch(caf::event_based_actor* self, const std::shared_ptr<address_stat
   b.invocations = st->batch.in_flight();
   req.body = protocol::encode(b);
   auto gen = ++st->generation;
+  st->sent_at = std::chrono::steady_clock::now();
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st->cfg.client->invoke(std::move(req), [me, gen](io::function_reply reply) {
     caf::anon_send(me, reply_atom::value, gen, std::move(reply));
@@ -54,10 +56,17 @@ void next(caf::event_based_actor* self, const std::shared_ptr<address_state>& st
   }
 }
 
+std::uint32_t elapsed_ms(const std::shared_ptr<address_state>& st) {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - st->sent_at)
+                                      .count());
+}
+
 void give_up(caf::event_based_actor* self, const std::shared_ptr<address_state>& st,
              std::string reason) {
   failure f;
   f.source = st->cfg.self;
+  f.latency_ms = elapsed_ms(st);
   f.invocations = st->batch.in_flight();
   f.reason = std::move(reason);
   f.changes = std::move(st->pending_changes);
@@ -71,11 +80,13 @@ void on_response(caf::event_based_actor* self, const std::shared_ptr<address_sta
                  protocol::invocation_response& r) {
   effects e;
   e.source = st->cfg.self;
+  e.latency_ms = elapsed_ms(st);
   e.changes = std::move(st->pending_changes);
   st->pending_changes.clear();
   if (auto s = st->values.apply(r.mutations, st->cfg.specs, now_ms(), e.changes); !s) {
     // Nothing of the response is applied; expirations still are.
-    failure f{st->cfg.self, st->batch.in_flight(), s.err().message, std::move(e.changes)};
+    failure f{st->cfg.self, e.latency_ms, st->batch.in_flight(), s.err().message,
+              std::move(e.changes)};
     st->batch.complete();
     self->send(st->cfg.partition, failed_atom::value, std::move(f));
     next(self, st);

@@ -30,6 +30,7 @@ struct envelope {
 struct effects {
   protocol::address source;
   std::uint32_t completed = 0;        // invocations of the batch
+  std::uint32_t latency_ms = 0;       // of the function call that answered
   std::vector<protocol::outgoing_message> outgoing;
   std::vector<protocol::delayed_message> delayed;
   std::vector<protocol::egress_message> egresses;
@@ -39,6 +40,7 @@ struct effects {
 /// A batch that failed for good (budget spent, type conflict, ...).
 struct failure {
   protocol::address source;
+  std::uint32_t latency_ms = 0;       // time spent on the failed call, retries included
   std::vector<protocol::invocation> invocations;
   std::string reason;
   std::vector<state_change> changes;  // expirations noticed while attaching
@@ -82,7 +84,9 @@ struct partition_stats {
   std::uint64_t pending_invocations = 0;
   std::uint64_t invocations_completed = 0;
   std::uint64_t dead_letters_written = 0;
+  std::uint64_t invocation_failures = 0;      // invocations whose call failed for good
   std::vector<std::string> registered_types; // function types with registered state
+  std::vector<std::uint32_t> latencies_ms;    // of the most recent function calls
 };
 
 /// One finished batch of an address, for inspection.

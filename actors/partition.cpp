@@ -52,6 +52,8 @@ struct live_entry {
 
 constexpr size_t recent_kept = 16;
 constexpr std::uint64_t none_offset = ~std::uint64_t{0};
+constexpr size_t latencies_kept = 1024;
+
 constexpr size_t applied_kept = 4096; // recently applied ingress offsets remembered for watchers
 
 void remember(live_entry& e, invocation_record r) {
@@ -94,6 +96,7 @@ struct partition_state {
   std::uint64_t timer_gen = 0;         // only the tick of this generation counts
   partition_stats stats;
   bool at_least_once = false;          // egress visible at once
+  std::deque<std::uint32_t> latencies; // of the most recent function calls
 
   // Start-up: routes from peers that arrive before this partition re-delivered
   // its restored messages wait here, so messages keep their order per target.
@@ -127,6 +130,12 @@ struct partition_state {
 };
 
 using state_ptr = std::shared_ptr<partition_state>;
+
+void note_latency(partition_state& st, std::uint32_t ms) {
+  st.latencies.push_back(ms);
+  if (st.latencies.size() > latencies_kept)
+    st.latencies.pop_front();
+}
 
 void log(const state_ptr& st, const std::string& what) {
   std::cerr << "hearth-node: partition " << st->cfg.id << ": " << what << std::endl;
@@ -480,6 +489,7 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
     route(self, st, std::move(env));
   if (earliest)
     arm_timer(self, st, *earliest);
+  note_latency(*st, fx.latency_ms);
   if (auto it = st->live.find(fx.source); it != st->live.end()) {
     invocation_record r;
     r.time_ms = wall_ms();
@@ -498,6 +508,8 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
 void on_failure(const state_ptr& st, failure& f) {
   state::write_batch wb;
   auto n = static_cast<std::uint32_t>(f.invocations.size());
+  note_latency(*st, f.latency_ms);
+  st->stats.invocation_failures += n;
   if (auto it = st->live.find(f.source); it != st->live.end()) {
     invocation_record r;
     r.time_ms = wall_ms();
@@ -807,6 +819,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       for (auto& [type, specs] : st->specs)
         if (!specs.empty())
           s.registered_types.push_back(type.to_string());
+      s.latencies_ms.assign(st->latencies.begin(), st->latencies.end());
       return s;
     },
   };

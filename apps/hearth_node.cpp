@@ -17,6 +17,7 @@
 #include <caf/all.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -118,6 +119,9 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(0, 65535));
   app.add_option("--bind", bind, "address the HTTP servers listen on")->capture_default_str();
+  std::string console_dir;
+  app.add_option("--console-dir", console_dir,
+                 "web console files (default: <binary dir>/../console)");
   app.add_option("--set", sets, "setting key=value (repeatable)");
   try {
     app.parse(argc, argv);
@@ -192,6 +196,13 @@ int main(int argc, char** argv) {
           apps::egress_api(*module->egress, node.egress()), 1 << 20);
   auto info = std::make_shared<apps::node_info>();
   info->version = HEARTH_VERSION;
+  if (console_dir.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec)
+      console_dir = (exe.parent_path().parent_path() / "console").string();
+  }
+  info->console_dir = console_dir;
   serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node, info),
         1 << 20);
   for (auto& [name, srv] : {std::pair{"ingress", ingress_srv.get()}, std::pair{"egress", egress_srv.get()},

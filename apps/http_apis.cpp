@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -261,6 +263,31 @@ std::optional<std::uint64_t> number_param(const std::string& query, const std::s
   return std::nullopt;
 }
 
+/// A file of the web console: "/" is index.html; nothing outside `dir`.
+std::optional<io::http_response> console_file(const std::string& dir, const std::string& path) {
+  namespace fs = std::filesystem;
+  auto rel = path == "/" ? std::string{"index.html"} : path.substr(1);
+  if (rel.empty() || rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos)
+    return std::nullopt;
+  auto full = fs::path{dir} / rel;
+  std::error_code ec;
+  if (!fs::is_regular_file(full, ec))
+    return std::nullopt;
+  std::ifstream in{full, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::string body{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  static const std::map<std::string, std::string> types{
+    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+    {".png", "image/png"},                 {".json", "application/json"},
+    {".map", "application/json"},          {".woff2", "font/woff2"},
+    {".ico", "image/x-icon"}};
+  auto it = types.find(full.extension().string());
+  return io::http_response{200, it == types.end() ? "application/octet-stream" : it->second,
+                           std::move(body)};
+}
+
 } // namespace
 
 io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info) {
@@ -298,6 +325,18 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                         "dead_letters_written"})
           totals[k] = totals[k].get<std::uint64_t>() + parts.back()[k].get<std::uint64_t>();
       }
+      std::vector<std::uint32_t> lat;
+      std::uint64_t failures = 0;
+      for (auto& s : n.stats()) {
+        lat.insert(lat.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+        failures += s.invocation_failures;
+      }
+      std::sort(lat.begin(), lat.end());
+      auto q = [&](double p) {
+        return lat.empty() ? json(nullptr)
+                           : json(lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]);
+      };
+      totals["invocation_failures"] = failures;
       auto cps_list = n.checkpoints();
       return io::json_ok(dump(json{
         {"version", info->version},
@@ -308,6 +347,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         {"max_key_groups", o.max_key_groups},
         {"partitions", parts},
         {"counters", totals},
+        {"latency_ms", {{"p50", q(0.5)}, {"p95", q(0.95)}, {"p99", q(0.99)}, {"count", lat.size()}}},
         {"restored_checkpoint", n.restored_checkpoint()},
         {"last_checkpoint", cps_list.empty() ? json(nullptr) : to_json(cps_list.back())}}));
     }
@@ -440,6 +480,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       if (!c)
         return io::json_error(status_of(c.err().code), c.err().message);
       return io::json_ok(dump(to_json(*c)));
+    }
+    if (req.method == "GET" && !info->console_dir.empty()) {
+      if (auto file = console_file(info->console_dir, path))
+        return *file;
     }
     return io::json_error(404, "no such admin endpoint: " + req.method + " " + path);
   };

@@ -29,6 +29,7 @@ struct node_info {
   std::string version;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::map<std::string, std::string> ports; // "ingress" -> "127.0.0.1:8090", ...
+  std::string console_dir;                   // the web console's files; empty: none
 };
 
 /// The admin API (docs/admin-api.md): status, functions, actors, one address,
