@@ -93,6 +93,7 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   if (auto s = st->cfg.files->retain(st->cfg.keep); !s)
     std::cerr << "hearth-node: checkpoint retention failed: " << s.err().message << std::endl;
   info.time_ms = wall_ms();
+  st->cfg.stats->checkpoint(static_cast<double>(info.duration_ms), static_cast<double>(info.bytes));
   st->history.push_back(info);
   if (st->history.size() > 100)
     st->history.pop_front();

@@ -13,6 +13,7 @@
 // I/O on their own threads.
 
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "state/checkpoint_files.hpp"
 #include "state/egress_store.hpp"
 #include "state/ingress_log.hpp"
@@ -43,6 +44,7 @@ struct coordinator_config {
   size_t keep = 3;
   std::uint64_t last_completed = 0;
   std::uint32_t max_key_groups = 128;
+  std::shared_ptr<metrics> stats;
 };
 
 /// Messages: `setup, partitions, source` (then checkpoints start), `part, ack`

@@ -186,6 +186,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   ccfg.keep = opts.checkpoints_kept;
   ccfg.last_completed = n->restored_;
   ccfg.max_key_groups = opts.max_key_groups;
+  ccfg.stats = n->metrics_;
   n->coordinator_ = sys.spawn<caf::detached>(coordinator_actor, std::move(ccfg));
 
   for (std::uint32_t p = 0; p < opts.partitions; ++p) {
@@ -200,6 +201,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     cfg.store = stores[p];
     cfg.egress = n->egress_;
     cfg.gate = n->gate_;
+    cfg.stats = n->metrics_;
     cfg.writer = n->writers_.back();
     cfg.idle = opts.idle;
     cfg.max_live = opts.max_live;

@@ -13,6 +13,7 @@
 // main), never from inside an actor.
 
 #include "actors/ingress_gate.hpp"
+#include "actors/metrics.hpp"
 #include "actors/messages.hpp"
 #include "io/function_client.hpp"
 #include "io/module.hpp"
@@ -107,6 +108,7 @@ public:
   result<checkpoint_info> trigger_checkpoint(std::chrono::milliseconds timeout);
 
   const io::module_config& module() const { return *module_; }
+  metrics& stats_registry() { return *metrics_; }
   const node_options& options() const { return opts_; }
 
   /// The checkpoint restored at start (0: none).
@@ -128,6 +130,7 @@ private:
   std::shared_ptr<state::ingress_writer> log_;
   std::shared_ptr<state::egress_store> egress_;
   std::shared_ptr<ingress_gate> gate_;
+  std::shared_ptr<metrics> metrics_ = std::make_shared<metrics>();
   std::vector<caf::actor> partitions_;
   std::vector<caf::actor> writers_;
   caf::actor source_;

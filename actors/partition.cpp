@@ -166,6 +166,7 @@ void dead_letter(const state_ptr& st, state::write_batch& wb, const address& own
   d.invocations = std::move(invs);
   wb.put_dead_letter(d);
   st->stats.dead_letters_written++;
+  st->cfg.stats->dead_letter();
   log(st, "dead letter for " + target.to_string() + ": " + reason);
 }
 
@@ -216,6 +217,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     it = st->live.emplace(env.target, std::move(le)).first;
   }
   auto& e = it->second;
+  st->cfg.stats->in(env.target.type.to_string());
   e.pending.push_back(env.inv);
   e.offsets.push_back(offset ? *offset : none_offset);
   st->stats.pending_invocations++;
@@ -490,6 +492,16 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
   if (earliest)
     arm_timer(self, st, *earliest);
   note_latency(*st, fx.latency_ms);
+  {
+    auto type = fx.source.type.to_string();
+    std::uint64_t local = 0;
+    for (auto& env : out)
+      local += st->owner_of(env.target) == st->cfg.id ? 1 : 0;
+    st->cfg.stats->out_local(type, local);
+    st->cfg.stats->out_remote(type, out.size() - local);
+    st->cfg.stats->out_egress(type, records.size());
+    st->cfg.stats->latency(type, fx.latency_ms);
+  }
   if (auto it = st->live.find(fx.source); it != st->live.end()) {
     invocation_record r;
     r.time_ms = wall_ms();
@@ -510,6 +522,8 @@ void on_failure(const state_ptr& st, failure& f) {
   auto n = static_cast<std::uint32_t>(f.invocations.size());
   note_latency(*st, f.latency_ms);
   st->stats.invocation_failures += n;
+  st->cfg.stats->failures(f.source.type.to_string(), n);
+  st->cfg.stats->latency(f.source.type.to_string(), f.latency_ms);
   if (auto it = st->live.find(f.source); it != st->live.end()) {
     invocation_record r;
     r.time_ms = wall_ms();
@@ -532,15 +546,34 @@ void sweep(caf::event_based_actor* self, const state_ptr& st) {
       idle.emplace_back(e.last_active, a);
   size_t excess = st->live.size() > st->cfg.max_live ? st->live.size() - st->cfg.max_live : 0;
   std::sort(idle.begin(), idle.end());
+  std::uint64_t stopped = 0;
   for (auto& [last, a] : idle) {
     if (excess == 0 && now - last < st->cfg.idle.count())
       break;
     auto it = st->live.find(a);
     self->send(it->second.actor, stop_atom::value);
     st->live.erase(it);
+    ++stopped;
     if (excess > 0)
       --excess;
   }
+  // Gauges, once a second: backlog and blocked addresses per function type.
+  std::map<std::string, std::pair<double, double>> per_type;
+  for (auto& [type, specs] : st->specs)
+    per_type[type.to_string()];
+  for (auto& [a, e] : st->live) {
+    auto& v = per_type[a.type.to_string()];
+    if (e.pending.size() > 1)
+      v.first += static_cast<double>(e.pending.size() - 1);
+    if (e.max_batch != 0 && e.pending.size() > e.max_batch)
+      v.second += 1;
+  }
+  for (auto& [type, v] : per_type) {
+    st->cfg.stats->backlog(type, v.first);
+    st->cfg.stats->blocked(type, v.second);
+  }
+  st->cfg.stats->passivated(stopped);
+  st->cfg.stats->live_actors(st->cfg.id, static_cast<double>(st->live.size()));
   self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
 }
 

@@ -24,6 +24,7 @@
 // pending and logged messages of the restored checkpoint, re-delivered first).
 
 #include "actors/ingress_gate.hpp"
+#include "actors/metrics.hpp"
 #include "actors/messages.hpp"
 #include "io/module.hpp"
 #include "io/playground.hpp"
@@ -48,6 +49,7 @@ struct partition_config {
   std::shared_ptr<state::store> store;
   std::shared_ptr<state::egress_store> egress; // null when the module has no egress
   std::shared_ptr<ingress_gate> gate;
+  std::shared_ptr<metrics> stats;           // Prometheus metrics
   caf::actor writer;                         // this partition's snapshot writer
   std::chrono::milliseconds idle{60'000};    // passivate after this long idle
   size_t max_live = 100'000;                 // live address actors before LRU passivation

@@ -68,14 +68,18 @@ int status_of(errc code) {
 
 io::http_handler ingress_api(actors::node& n) {
   return [&n](const io::http_request& req) {
+    auto reject = [&n](int status, const std::string& why) {
+      n.stats_registry().ingress("rejected");
+      return io::json_error(status, why);
+    };
     if (req.method != "PUT" && req.method != "POST")
-      return io::json_error(405, "use PUT or POST /<namespace>/<type>/<id>");
+      return reject(405, "use PUT or POST /<namespace>/<type>/<id>");
     auto target = io::parse_ingress_path(req.path);
     if (!target)
-      return io::json_error(400, target.err().message);
+      return reject(400, target.err().message);
     auto type_name = io::ingress_type_name(req.content_type);
     if (!type_name)
-      return io::json_error(400, type_name.err().message);
+      return reject(400, type_name.err().message);
     // A body without a vnd typename is text: it becomes a proper
     // io.statefun.types/string value, which every SDK's asString() reads.
     // With an explicit typename the bytes pass through untouched.
@@ -83,6 +87,7 @@ io::http_handler ingress_api(actors::node& n) {
                    ? protocol::typed_value{*type_name, true, req.body}
                    : protocol::make_string(req.body);
     auto d = n.deliver(*target, std::move(value), req.header("Idempotency-Key"));
+    n.stats_registry().ingress(!d ? "rejected" : d->duplicate ? "duplicate" : "accepted");
     if (!d)
       return io::json_error(status_of(d.err().code), d.err().message);
     return io::json_ok(json{{"status", d->duplicate ? "duplicate" : "accepted"},
@@ -306,6 +311,9 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                          {"dead_letters_written", s.dead_letters_written}});
       return io::json_ok(dump(json{{"status", "ok"}, {"partitions", parts}}));
     }
+    if (path == "/metrics" && req.method == "GET")
+      return io::http_response{200, "text/plain; version=0.0.4; charset=utf-8",
+                               n.stats_registry().expose()};
     if (path == "/status" && req.method == "GET") {
       auto& o = n.options();
       json parts = json::array();

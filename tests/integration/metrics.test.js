@@ -1,0 +1,82 @@
+'use strict';
+// GET /metrics: Prometheus text, parsed; the per-function-type counters move
+// as messages flow, failures and dead letters are counted.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+const { startTestFunctions } = require('../functions/servers');
+
+let fns;
+let node;
+
+before(async () => {
+  fns = await startTestFunctions({ counterEgressTopic: 'counts' });
+  node = await h.startNode({
+    module: h.testModule({ port: fns.port, call: '1s', egressTopics: ['counts'] }),
+    args: ['--set', 'checkpoint.interval=200ms'],
+  });
+});
+
+after(async () => {
+  await h.cleanup();
+  if (fns) await fns.close();
+});
+
+// Parses the Prometheus text format into {"name{labels}": value}; checks
+// every sample line is well formed and every family has a TYPE.
+async function scrape() {
+  const res = await h.request(`${node.admin}/metrics`);
+  assert.equal(res.status, 200);
+  const samples = {};
+  const typed = new Set();
+  for (const line of res.text.split('\n')) {
+    if (line === '') continue;
+    const t = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (t) {
+      typed.add(t[1]);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    assert.ok(m, `malformed sample line: ${line}`);
+    const family = m[1].replace(/_(bucket|sum|count)$/, '');
+    assert.ok(typed.has(m[1]) || typed.has(family), `no TYPE for ${m[1]}`);
+    samples[`${m[1]}${m[2] || ''}`] = Number(m[3]);
+  }
+  return samples;
+}
+
+const value = (s, key) => s[key] || 0;
+
+test('counters move as messages flow', { timeout: 120000 }, async () => {
+  const before0 = await scrape();
+  for (let i = 0; i < 5; i++) await h.sendOk(node.ingress, 'test', 'counter', 'm1', 'inc');
+  await h.poll(() => fns.records.counter.counts.m1 === 5, 60000, 'five increments');
+  await h.sleep(1500); // gauges update once a second
+  const after0 = await scrape();
+  const inKey = 'hearth_in{function_type="test/counter"}';
+  assert.equal(value(after0, inKey) - value(before0, inKey), 5);
+  assert.equal(value(after0, 'hearth_ingress_requests{outcome="accepted"}')
+    - value(before0, 'hearth_ingress_requests{outcome="accepted"}'), 5);
+  assert.ok(value(after0, 'hearth_outEgress{function_type="test/counter"}') >= 5);
+  assert.ok(value(after0, 'hearth_remoteInvocationLatency_count{function_type="test/counter"}') >= 1);
+  assert.ok(value(after0, 'hearth_checkpoints') >= 1);
+  const live = Object.entries(after0).filter(([k]) => k.startsWith('hearth_live_actors'))
+    .reduce((sum, [, v]) => sum + v, 0);
+  assert.ok(live >= 1, 'live actors gauge');
+});
+
+test('rejected requests, failures and dead letters are counted', { timeout: 120000 }, async () => {
+  const before0 = await scrape();
+  assert.equal((await h.send(node.ingress, 'nope', 'fn', 'x', 'a')).status, 404);
+  fns.records.flaky.failing = true;
+  await h.sendOk(node.ingress, 'test', 'flaky', 'f1', 'x');
+  await h.poll(async () => value(await scrape(), 'hearth_dead_letters') > value(before0, 'hearth_dead_letters'),
+    60000, 'a dead letter counted');
+  fns.records.flaky.failing = false;
+  const after0 = await scrape();
+  assert.equal(value(after0, 'hearth_ingress_requests{outcome="rejected"}')
+    - value(before0, 'hearth_ingress_requests{outcome="rejected"}'), 1);
+  assert.ok(value(after0, 'hearth_remoteInvocationFailures{function_type="test/flaky"}') >= 1);
+});
