@@ -186,7 +186,7 @@ result<std::unique_ptr<store>> store::open(const std::string& dir, store_options
   if ((rc = mdb_txn_commit(txn)) != 0)
     return lmdb_error("commit", rc);
   std::unique_ptr<store> s{new store(std::move(p))};
-  s->seq_ = seq;
+  s->seq_ = s->persisted_seq_ = seq;
   s->changes_.overflow = true; // nothing is known about the last checkpoint yet
   return s;
 }
@@ -209,6 +209,7 @@ status store::commit(const write_batch& batch) {
   }
   if (int rc = mdb_txn_commit(txn); rc != 0)
     return lmdb_error("commit", rc);
+  persisted_seq_ = seq_;
   if (!changes_.overflow) {
     for (auto& op : batch.ops())
       changes_.keys.insert(op.first);
@@ -301,6 +302,7 @@ status store::load_seq() {
     seq_ = 0;
     if (mdb_get(txn, impl_->dbi, &sk, &sv) == 0 && sv.mv_size == 8)
       seq_ = get_u64(view(sv));
+    persisted_seq_ = seq_;
     return ok();
   });
 }

@@ -124,6 +124,11 @@ public:
   /// entries. Numbers are unique within this store across restarts.
   std::uint64_t next_seq() { return ++seq_; }
 
+  /// True when sequence numbers were handed out since the last commit: a
+  /// commit (even of an empty batch) must follow, or a snapshot would hold an
+  /// older counter than the numbers already in use.
+  bool seq_dirty() const { return seq_ != persisted_seq_; }
+
   /// All registered specs, per function type.
   result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> load_specs();
 
@@ -165,6 +170,7 @@ private:
   status load_seq();
   std::unique_ptr<impl> impl_;
   std::uint64_t seq_ = 0;
+  std::uint64_t persisted_seq_ = 0;
   change_set changes_;
 };
 
