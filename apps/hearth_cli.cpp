@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
@@ -101,6 +102,19 @@ int print(const client& c, const std::variant<json, exit_code>& r,
   else
     human(j);
   return done;
+}
+
+/// Percent-encodes everything but unreserved characters (and '/' when asked).
+std::string encode(const std::string& in, bool keep_slash = false) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/'))
+      out.push_back(static_cast<char>(c));
+    else
+      out += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return out;
 }
 
 bool split_type(const std::string& t, std::string& out) {
@@ -213,9 +227,9 @@ int main(int argc, char** argv) {
     }
     std::string path = "/actors?limit=" + std::to_string(limit) + "&offset=" + std::to_string(offset);
     if (!t.empty())
-      path += "&type=" + t;
+      path += "&type=" + encode(t);
     if (!prefix.empty())
-      path += "&prefix=" + prefix;
+      path += "&prefix=" + encode(prefix);
     return print(c, c.call("GET", path), [](const json& j) {
       std::vector<std::vector<std::string>> rows;
       for (auto& a : j["actors"])
@@ -232,7 +246,7 @@ int main(int argc, char** argv) {
     return usage;
   }
   if (state->parsed())
-    return print(c, c.call("GET", "/actors/" + t + "/" + id), [](const json& j) {
+    return print(c, c.call("GET", "/actors/" + encode(t, true) + "/" + encode(id)), [](const json& j) {
       std::cout << addr(j["address"]) << (j["live"].get<bool>() ? " (live)" : " (passivated)")
                 << "\n";
       std::vector<std::vector<std::string>> rows;
@@ -280,7 +294,7 @@ int main(int argc, char** argv) {
       std::cerr << "hearth: give the message with --string, --int, --json or --file" << std::endl;
       return usage;
     }
-    std::string path = "/actors/" + t + "/" + id + "/messages";
+    std::string path = "/actors/" + encode(t, true) + "/" + encode(id) + "/messages";
     if (wait)
       path += "?wait=true&timeout_ms=" + std::to_string(timeout_ms);
     return print(c, c.call("POST", path, body, {"Content-Type: application/vnd." + typename_}),

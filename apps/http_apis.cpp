@@ -236,15 +236,35 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-/// Query parameter `name` of `target` ("path?a=1&b=2"), url-decoded minimally.
+/// Decodes %XX escapes and '+' (a space) of a query value.
+std::string url_decode(const std::string& in) {
+  auto hexval = [](char c) -> int {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hexval(in[i + 1]) * 16 + hexval(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i] == '+' ? ' ' : in[i]);
+    }
+  }
+  return out;
+}
+
+/// Query parameter `name` of a query string ("a=1&b=2"), url-decoded.
 std::optional<std::string> query_param(const std::string& query, const std::string& name) {
   size_t pos = 0;
   while (pos <= query.size()) {
     auto amp = query.find('&', pos);
     auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
     auto eq = part.find('=');
-    if (part.substr(0, eq) == name)
-      return eq == std::string::npos ? std::string{} : part.substr(eq + 1);
+    if (url_decode(part.substr(0, eq)) == name)
+      return eq == std::string::npos ? std::string{} : url_decode(part.substr(eq + 1));
     if (amp == std::string::npos)
       break;
     pos = amp + 1;

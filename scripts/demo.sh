@@ -43,6 +43,7 @@ node examples/shopping-cart/drive.js
 cat <<'TXT'
 
 == Hearth is running: ingress 127.0.0.1:8090, egress 127.0.0.1:8091, admin 127.0.0.1:8081 ==
+Web console: http://localhost:8081/  (Actors -> com.example/cart -> alice)
 Try, in another terminal:
   curl -X PUT -H 'Content-Type: application/vnd.com.example/Restock' \
        -d '{"itemId":"hats","quantity":3}' localhost:8090/com.example/inventory/hats
@@ -50,6 +51,9 @@ Try, in another terminal:
        -d '{"userId":"carol","itemId":"hats","quantity":1}' localhost:8090/com.example/cart/carol
   curl localhost:8091/cart-results
   curl localhost:8081/health
+  build/bin/hearth state com.example/cart alice
+  build/bin/hearth send com.example/cart alice --type com.example/AddToCart \
+       --json '{"userId":"alice","itemId":"socks","quantity":1}' --wait
 Press Ctrl-C to stop.
 TXT
 wait "${pids[1]}"

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config curl
   libcaf-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev liblmdb-dev zlib1g-dev
   nlohmann-json3-dev doctest-dev libyaml-cpp-dev libcpp-httplib-dev libcli11-dev prometheus-cpp-dev
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,123 @@
+import { render } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { api } from './api.js';
+import { fmtDuration } from './format.js';
+import { record } from './history.js';
+import { routes, usePoll, useRoute } from './hooks.js';
+import { Overview } from './pages/Overview.jsx';
+import { Functions } from './pages/Functions.jsx';
+import { Actors } from './pages/Actors.jsx';
+import { Actor } from './pages/Actor.jsx';
+import { DeadLetters } from './pages/DeadLetters.jsx';
+import { Checkpoints } from './pages/Checkpoints.jsx';
+import './style.css';
+
+const NAV = [
+  { key: 'overview', label: 'Overview', href: routes.overview() },
+  { key: 'functions', label: 'Functions', href: routes.functions() },
+  { key: 'actors', label: 'Actors', href: routes.actors() },
+  { key: 'dead-letters', label: 'Dead letters', href: routes.deadLetters() },
+  { key: 'checkpoints', label: 'Checkpoints', href: routes.checkpoints() },
+];
+
+function page(route, status, history) {
+  const [first, ...rest] = route.parts;
+  switch (first) {
+    case undefined:
+      return { key: 'overview', title: 'Overview', body: <Overview status={status} history={history} /> };
+    case 'functions':
+      return { key: 'functions', title: 'Functions', body: <Functions /> };
+    case 'actors':
+      if (rest.length === 0) return { key: 'actors', title: 'Actors', body: <Actors query={route.query} /> };
+      if (rest.length === 3) {
+        const address = { namespace: rest[0], type: rest[1], id: rest[2] };
+        return { key: 'actors', title: `${rest.join('/')}`, body: <Actor address={address} /> };
+      }
+      break;
+    case 'dead-letters':
+      return { key: 'dead-letters', title: 'Dead letters', body: <DeadLetters /> };
+    case 'checkpoints':
+      return { key: 'checkpoints', title: 'Checkpoints', body: <Checkpoints /> };
+    default:
+      break;
+  }
+  return {
+    key: '',
+    title: 'Not found',
+    body: (
+      <>
+        <h1>Not found</h1>
+        <p>There is no page at this address. <a href={routes.overview()}>Go to the overview</a>.</p>
+      </>
+    ),
+  };
+}
+
+function NodeLine({ status }) {
+  if (status.error && !status.data) {
+    return <p class="node-line bad" role="alert">Cannot reach the node: {status.error.message}</p>;
+  }
+  if (!status.data) return <p class="node-line muted">Connecting…</p>;
+  const s = status.data;
+  return (
+    <p class={`node-line${status.error ? ' bad' : ''}`} role={status.error ? 'alert' : undefined}>
+      {status.error ? `Cannot reach the node (${status.error.message}); last seen: ` : ''}
+      Hearth {s.version} · up {fmtDuration(s.uptime_ms)} · {(s.partitions || []).length} partitions
+    </p>
+  );
+}
+
+function App() {
+  const route = useRoute();
+  const history = useRef([]);
+  const status = usePoll(async () => {
+    const s = await api.status();
+    record(history.current, s);
+    return s;
+  }, 1000);
+  const current = page(route, status, history.current);
+  const routeKey = route.parts.join('/');
+  const main = useRef(null);
+  const firstRender = useRef(true);
+
+  useEffect(() => {
+    document.title = `${current.title} · Hearth console`;
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    // Move focus to the new page's heading, as a full page load would.
+    const heading = main.current && main.current.querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
+    window.scrollTo(0, 0);
+  }, [routeKey]);
+
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current.focus(); }}>Skip to content</a>
+      <header class="top">
+        <div class="wrap top-inner">
+          <a class="brand" href={routes.overview()}>Hearth</a>
+          <nav aria-label="Main">
+            <ul>
+              {NAV.map((n) => (
+                <li key={n.key}>
+                  <a href={n.href} aria-current={current.key === n.key ? 'page' : undefined}>{n.label}</a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <NodeLine status={status} />
+        </div>
+      </header>
+      <main id="main" ref={main} tabindex="-1" class="wrap">
+        {current.body}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app'));
