@@ -36,6 +36,8 @@ struct coordinator_state {
   std::deque<checkpoint_info> history;       // the newest completed checkpoints
 };
 
+void check(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
+
 void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
   auto id = ++st->next_id;
   st->running = id;
@@ -44,8 +46,10 @@ void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state
   st->acks.clear();
   self->request(st->source, caf::infinite, barrier_atom::value, id)
     .then([=](std::uint64_t pos) {
-      if (st->running == id)
-        st->position = pos;
+      if (st->running != id)
+        return;
+      st->position = pos;
+      check(self, st); // every part may already be in
     });
 }
 
@@ -83,11 +87,19 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   }
   // From here on, checkpoint `id` is what a restart restores.
   st->cfg.last_completed = id;
+  bool released = true;
   for (auto& [p, ack] : st->acks)
-    if (auto s = st->cfg.egress->release(p, ack.egress); !s)
+    if (!st->cfg.egress || ack.egress.empty())
+      continue;
+    else if (auto s = st->cfg.egress->release(p, ack.egress); !s) {
       std::cerr << "hearth-node: egress release failed: " << s.err().message << std::endl;
-  for (auto& p : st->partitions)
-    self->send(p, completed_atom::value, id);
+      released = false;
+    }
+  // Partitions drop the records they hold only once they are released; after
+  // a failed release they keep them, and the next checkpoint releases them.
+  if (released)
+    for (auto& p : st->partitions)
+      self->send(p, completed_atom::value, id);
   if (auto s = st->cfg.log->trim(m.ingress_position); !s)
     std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
   if (auto s = st->cfg.files->retain(st->cfg.keep); !s)

@@ -711,6 +711,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         std::min<std::uint64_t>(st->stats.pending_invocations, it->second.pending.size());
       for (auto offset : it->second.deferred)
         st->cfg.gate->accept(offset);
+      for (auto offset : it->second.offsets)
+        if (auto w = st->watchers.find(offset); w != st->watchers.end()) {
+          for (auto& rp : w->second)
+            rp.deliver(applied_result{});
+          st->watchers.erase(w);
+        }
       st->live.erase(it);
       break;
     }

@@ -351,8 +351,10 @@ struct ingress_writer::key_index {
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
       return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
-    int rc = 0;
+    int rc = expire(txn, oldest_ms);
     for (auto& r : records) {
+      if (rc != 0)
+        break;
       if (r.idempotency_key.empty())
         continue;
       std::string v, t{"T"};
@@ -366,26 +368,6 @@ struct ingress_writer::key_index {
         break;
     }
     if (rc == 0) {
-      // Expire: the 'T' keys sort by time.
-      MDB_cursor* cur = nullptr;
-      mdb_cursor_open(txn, dbi, &cur);
-      std::string from{"T"};
-      MDB_val ck = val(from), cv;
-      int c = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
-      while (c == 0) {
-        std::string_view key{static_cast<const char*>(ck.mv_data), ck.mv_size};
-        if (key.size() < 9 || key[0] != 'T'
-            || static_cast<std::int64_t>(get_u64(key.substr(1))) >= oldest_ms)
-          break;
-        auto k = "K" + std::string{key.substr(9)};
-        MDB_val mk = val(k);
-        mdb_del(txn, dbi, &mk, nullptr);
-        mdb_cursor_del(cur, 0);
-        c = mdb_cursor_get(cur, &ck, &cv, MDB_GET_CURRENT);
-        if (c != 0)
-          c = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
-      }
-      mdb_cursor_close(cur);
       std::string w;
       put_u64(w, next);
       MDB_val wk = val("W"), wv = val(w);
@@ -398,6 +380,35 @@ struct ingress_writer::key_index {
     if ((rc = mdb_txn_commit(txn)) != 0)
       return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
     return ok();
+  }
+
+  /// Deletes the keys accepted before `oldest_ms` (the 'T' keys sort by time).
+  /// Runs before new keys are written, so a key accepted again is never
+  /// deleted by the expiry of its earlier acceptance.
+  int expire(MDB_txn* txn, std::int64_t oldest_ms) {
+    for (;;) {
+      // The oldest 'T' key, looked up afresh after each deletion.
+      std::string from{"T"};
+      MDB_val ck = val(from), cv;
+      MDB_cursor* cur = nullptr;
+      if (int rc = mdb_cursor_open(txn, dbi, &cur); rc != 0)
+        return rc;
+      int c = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE);
+      std::string t;
+      if (c == 0)
+        t.assign(static_cast<const char*>(ck.mv_data), ck.mv_size);
+      mdb_cursor_close(cur);
+      if (c == MDB_NOTFOUND || t.size() < 9 || t[0] != 'T'
+          || static_cast<std::int64_t>(get_u64(std::string_view{t}.substr(1))) >= oldest_ms)
+        return 0;
+      if (c != 0)
+        return c;
+      auto k = "K" + t.substr(9);
+      MDB_val mk = val(k), tk = val(t);
+      mdb_del(txn, dbi, &mk, nullptr);
+      if (int rc = mdb_del(txn, dbi, &tk, nullptr); rc != 0)
+        return rc;
+    }
   }
 
   std::uint64_t watermark() {
