@@ -1,11 +1,18 @@
 #include "state/egress_store.hpp"
 
-#include <lmdb.h>
+#include "state/lmdb_util.hpp"
 
 #include <algorithm>
 #include <filesystem>
 
 namespace hearth::state {
+
+using detail::val;
+using detail::view;
+
+namespace {
+error lmdb_error(const char* what, int rc) { return detail::lmdb_error(std::string{"egress "} + what, rc); }
+} // namespace
 
 namespace {
 
@@ -13,13 +20,6 @@ namespace {
 //   'R' u32(len) topic u64(seq)  -> payload
 //   'M' u32(partition)           -> u64 highest released sequence number
 //   'N'                          -> u64 next record number
-error lmdb_error(const char* what, int rc) {
-  return error{errc::io, std::string{"LMDB egress "} + what + ": " + mdb_strerror(rc)};
-}
-
-MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
-
 std::string topic_prefix(const std::string& topic) {
   std::string k{"R"};
   auto n = static_cast<std::uint32_t>(topic.size());
@@ -89,26 +89,9 @@ egress_store::egress_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 egress_store::~egress_store() = default;
 
 result<std::unique_ptr<egress_store>> egress_store::open(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return error{errc::io, "cannot create " + dir + ": " + ec.message()};
   auto p = std::make_unique<impl>();
-  if (int rc = mdb_env_create(&p->env); rc != 0)
-    return lmdb_error("create", rc);
-  mdb_env_set_mapsize(p->env, size_t{1} << 34);
-  if (int rc = mdb_env_open(p->env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
-      rc != 0)
-    return error{errc::io, "cannot open egress store " + dir + ": " + mdb_strerror(rc)};
-  MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(p->env, nullptr, 0, &txn); rc != 0)
-    return lmdb_error("begin", rc);
-  if (int rc = mdb_dbi_open(txn, nullptr, 0, &p->dbi); rc != 0) {
-    mdb_txn_abort(txn);
-    return lmdb_error("dbi", rc);
-  }
-  if (int rc = mdb_txn_commit(txn); rc != 0)
-    return lmdb_error("commit", rc);
+  if (auto s = detail::open_env(dir, size_t{1} << 34, p->env, p->dbi); !s)
+    return s.err();
   return std::unique_ptr<egress_store>{new egress_store(std::move(p))};
 }
 

@@ -42,3 +42,40 @@ status sync_dir(const std::string& dir) {
 }
 
 } // namespace hearth::state::detail
+
+#include "state/lmdb_util.hpp"
+
+#include <filesystem>
+
+namespace hearth::state::detail {
+
+status open_env(const std::string& dir, size_t map_size, MDB_env*& env, MDB_dbi& dbi) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return error{errc::io, "cannot create " + dir + ": " + ec.message()};
+  env = nullptr;
+  auto fail = [&](const std::string& what, int rc) {
+    if (env)
+      mdb_env_close(env);
+    env = nullptr;
+    return lmdb_error(what + " " + dir, rc);
+  };
+  if (int rc = mdb_env_create(&env); rc != 0)
+    return fail("create", rc);
+  mdb_env_set_mapsize(env, map_size);
+  if (int rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644); rc != 0)
+    return fail("open", rc);
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
+    return fail("begin", rc);
+  if (int rc = mdb_dbi_open(txn, nullptr, 0, &dbi); rc != 0) {
+    mdb_txn_abort(txn);
+    return fail("open database", rc);
+  }
+  if (int rc = mdb_txn_commit(txn); rc != 0)
+    return fail("commit", rc);
+  return ok();
+}
+
+} // namespace hearth::state::detail

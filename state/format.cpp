@@ -1,6 +1,10 @@
 #include "state/format.hpp"
 
+#include "state/file_util.hpp"
+
 namespace hearth::state {
+
+using detail::put_u32;
 
 using protocol::address;
 using protocol::key_group;
@@ -11,10 +15,6 @@ void put_u16(std::string& out, std::uint16_t v) {
   out.push_back(static_cast<char>(v & 0xff));
 }
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8)
-    out.push_back(static_cast<char>((v >> s) & 0xff));
-}
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int s = 56; s >= 0; s -= 8)

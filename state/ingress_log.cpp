@@ -2,8 +2,8 @@
 
 #include "state/file_util.hpp"
 #include "state/format.hpp"
+#include "state/lmdb_util.hpp"
 
-#include <lmdb.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -326,7 +326,6 @@ struct ingress_writer::key_index {
       mdb_env_close(env);
   }
 
-  static MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
   result<std::optional<std::uint64_t>> find(const std::string& key, std::int64_t oldest_ms) {
     MDB_txn* txn = nullptr;
@@ -438,20 +437,9 @@ result<std::unique_ptr<ingress_writer>> ingress_writer::start(std::unique_ptr<in
   w->log_ = std::move(log);
   w->opts_ = std::move(opts);
   if (!w->opts_.keys_dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(w->opts_.keys_dir, ec);
     auto k = std::make_unique<key_index>();
-    if (mdb_env_create(&k->env) != 0)
-      return error{errc::io, "cannot create the idempotency-key index"};
-    mdb_env_set_mapsize(k->env, size_t{1} << 32);
-    if (int rc = mdb_env_open(k->env, w->opts_.keys_dir.c_str(),
-                              MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
-        rc != 0)
-      return error{errc::io, "cannot open " + w->opts_.keys_dir + ": " + mdb_strerror(rc)};
-    MDB_txn* txn = nullptr;
-    mdb_txn_begin(k->env, nullptr, 0, &txn);
-    mdb_dbi_open(txn, nullptr, 0, &k->dbi);
-    mdb_txn_commit(txn);
+    if (auto s = detail::open_env(w->opts_.keys_dir, size_t{1} << 32, k->env, k->dbi); !s)
+      return s.err();
     // Records the index may have missed: from its watermark to the log's end.
     auto from = std::max(k->watermark(), w->log_->first_offset());
     auto oldest = now_ms() - w->opts_.retention.count();

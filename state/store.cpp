@@ -1,8 +1,10 @@
 #include "state/store.hpp"
 
+#include "state/file_util.hpp"
+#include "state/lmdb_util.hpp"
+
 #include "protocol/codec.hpp"
 
-#include <lmdb.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,6 +12,10 @@
 #include <functional>
 
 namespace hearth::state {
+
+using detail::lmdb_error;
+using detail::val;
+using detail::view;
 
 using protocol::address;
 using protocol::key_group;
@@ -58,19 +64,6 @@ void write_batch::delete_dead_letter(key_group kg, std::uint64_t seq) {
 // -- store --------------------------------------------------------------------
 
 namespace {
-
-/// Translates an LMDB return code into a project error.
-error lmdb_error(const char* what, int rc) {
-  return error{errc::io, std::string{"LMDB "} + what + ": " + mdb_strerror(rc)};
-}
-
-MDB_val val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
-
-std::string_view view(const MDB_val& v) {
-  return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
 
 /// Applies the puts and deletes of `batch` in `txn`; an LMDB code, 0 on success.
 int apply(MDB_txn* txn, MDB_dbi dbi, const write_batch& batch) {
@@ -135,58 +128,58 @@ struct store::impl {
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
   }
+
+  /// Visits the records with `prefix` in key order: `fn(key, value)` says
+  /// whether to go on, or fails, which stops the visit with that error.
+  template <class F>
+  status visit(MDB_txn* txn, std::string_view prefix, const char* what, F fn) {
+    std::optional<error> failed;
+    int rc = scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      result<bool> r = fn(k, v);
+      if (!r)
+        failed = r.err();
+      return r && *r;
+    });
+    if (rc != 0)
+      return lmdb_error(what, rc);
+    if (failed)
+      return *failed;
+    return ok();
+  }
 };
 
 store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
 result<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    return error{errc::io, "cannot create " + dir + ": " + ec.message()};
   auto p = std::make_unique<impl>();
-  if (int rc = mdb_env_create(&p->env); rc != 0)
-    return lmdb_error("env create", rc);
-  mdb_env_set_mapsize(p->env, opts.map_size);
-  int rc = mdb_env_open(p->env, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC, 0644);
-  if (rc != 0)
-    return error{errc::io, "cannot open LMDB environment " + dir + ": " + mdb_strerror(rc)};
-  MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(p->env, nullptr, 0, &txn)) != 0)
-    return lmdb_error("begin", rc);
-  if ((rc = mdb_dbi_open(txn, nullptr, 0, &p->dbi)) != 0) {
-    mdb_txn_abort(txn);
-    return lmdb_error("dbi open", rc);
-  }
+  if (auto s = detail::open_env(dir, opts.map_size, p->env, p->dbi); !s)
+    return s.err();
   // Format version: written on creation, checked on every open.
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(p->env, nullptr, 0, &txn); rc != 0)
+    return lmdb_error("begin", rc);
   auto fkey = meta_key("format");
   MDB_val k = val(fkey), v;
-  rc = mdb_get(txn, p->dbi, &k, &v);
+  int rc = mdb_get(txn, p->dbi, &k, &v);
   if (rc == MDB_NOTFOUND) {
     std::string fv;
     put_u64(fv, format_version);
     MDB_val nv = val(fv);
     rc = mdb_put(txn, p->dbi, &k, &nv, 0);
-  } else if (rc == 0) {
-    if (v.mv_size != 8 || get_u64(view(v)) != format_version) {
-      mdb_txn_abort(txn);
-      return error{errc::conflict, dir + " holds an unsupported storage format version"};
-    }
+  } else if (rc == 0 && (v.mv_size != 8 || get_u64(view(v)) != format_version)) {
+    mdb_txn_abort(txn);
+    return error{errc::conflict, dir + " holds an unsupported storage format version"};
   }
   if (rc != 0) {
     mdb_txn_abort(txn);
     return lmdb_error("format check", rc);
   }
-  std::uint64_t seq = 0;
-  auto skey = meta_key("seq");
-  MDB_val sk = val(skey), sv;
-  if (mdb_get(txn, p->dbi, &sk, &sv) == 0 && sv.mv_size == 8)
-    seq = get_u64(view(sv));
   if ((rc = mdb_txn_commit(txn)) != 0)
     return lmdb_error("commit", rc);
   std::unique_ptr<store> s{new store(std::move(p))};
-  s->seq_ = s->persisted_seq_ = seq;
+  if (auto st = s->load_seq(); !st)
+    return st.err();
   s->changes_.overflow = true; // nothing is known about the last checkpoint yet
   return s;
 }
@@ -317,36 +310,27 @@ result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> sto
   using map_t = std::map<protocol::function_type, std::vector<protocol::state_spec>>;
   return impl_->read([&](MDB_txn* txn) -> result<map_t> {
     map_t out;
-    std::optional<error> bad;
-    auto prefix = space_prefix(key_space::specs);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    auto s = impl_->visit(txn, space_prefix(key_space::specs), "scan specs",
+                          [&](std::string_view k, std::string_view v) -> result<bool> {
       // key: specs | u32 len | ns | u32 len | name
       auto rest = k.substr(1);
       auto take = [&](std::string& out_s) {
-        if (rest.size() < 4)
+        if (rest.size() < 4 || rest.size() - 4 < detail::get_u32(rest))
           return false;
-        std::uint32_t n = 0;
-        for (int i = 0; i < 4; ++i)
-          n = (n << 8) | static_cast<unsigned char>(rest[i]);
-        if (rest.size() < 4 + n)
-          return false;
+        auto n = detail::get_u32(rest);
         out_s.assign(rest.substr(4, n));
         rest.remove_prefix(4 + n);
         return true;
       };
       protocol::function_type t;
       auto specs = protocol::decode_specs(v);
-      if (!take(t.ns) || !take(t.name) || !specs) {
-        bad = error{errc::io, "corrupt spec record"};
-        return false;
-      }
+      if (!take(t.ns) || !take(t.name) || !specs)
+        return error{errc::io, "corrupt spec record"};
       out.emplace(std::move(t), std::move(*specs));
       return true;
     });
-    if (rc != 0)
-      return lmdb_error("scan specs", rc);
-    if (bad)
-      return *bad;
+    if (!s)
+      return s.err();
     return out;
   });
 }
@@ -355,21 +339,17 @@ result<std::map<std::string, stored_value>> store::load_states(key_group kg, con
   using map_t = std::map<std::string, stored_value>;
   return impl_->read([&](MDB_txn* txn) -> result<map_t> {
     map_t out;
-    std::optional<error> bad;
     auto prefix = state_prefix(kg, a);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    auto s = impl_->visit(txn, prefix, "scan state",
+                          [&](std::string_view k, std::string_view v) -> result<bool> {
       auto sv = decode_stored_value(v);
-      if (!sv) {
-        bad = sv.err();
-        return false;
-      }
+      if (!sv)
+        return sv.err();
       out.emplace(std::string{k.substr(prefix.size())}, std::move(*sv));
       return true;
     });
-    if (rc != 0)
-      return lmdb_error("scan state", rc);
-    if (bad)
-      return *bad;
+    if (!s)
+      return s.err();
     return out;
   });
 }
@@ -379,25 +359,20 @@ result<std::vector<delayed_record>> store::due_delayed(std::uint32_t kg_begin, s
   using vec_t = std::vector<delayed_record>;
   return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
     vec_t out;
-    std::optional<error> bad;
     for (auto g = kg_begin; g < kg_end && out.size() < limit; ++g) {
-      key_group kg{static_cast<std::uint16_t>(g)};
-      auto prefix = group_prefix(key_space::delayed, kg);
-      int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+      auto prefix = group_prefix(key_space::delayed, key_group{static_cast<std::uint16_t>(g)});
+      auto s = impl_->visit(txn, prefix, "scan delayed",
+                            [&](std::string_view k, std::string_view v) -> result<bool> {
         if (static_cast<std::int64_t>(get_u64(k.substr(3))) > now_ms || out.size() >= limit)
-          return false;
+          return false; // sorted by due time: nothing later is due
         auto d = decode_delayed(k, v);
-        if (!d) {
-          bad = d.err();
-          return false;
-        }
+        if (!d)
+          return d.err();
         out.push_back(std::move(*d));
         return true;
       });
-      if (rc != 0)
-        return lmdb_error("scan delayed", rc);
-      if (bad)
-        return *bad;
+      if (!s)
+        return s.err();
     }
     return out;
   });
@@ -409,16 +384,15 @@ result<std::optional<std::int64_t>> store::next_due(std::uint32_t kg_begin, std:
     opt_t best;
     for (auto g = kg_begin; g < kg_end; ++g) {
       auto prefix = group_prefix(key_space::delayed, key_group{static_cast<std::uint16_t>(g)});
-      int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view) {
-        if (k.size() >= 11) {
-          auto due = static_cast<std::int64_t>(get_u64(k.substr(3)));
-          if (!best || due < *best)
-            best = due;
-        }
+      auto s = impl_->visit(txn, prefix, "scan delayed",
+                            [&](std::string_view k, std::string_view) -> result<bool> {
+        auto due = static_cast<std::int64_t>(get_u64(k.substr(3)));
+        if (!best || due < *best)
+          best = due;
         return false; // only the first (earliest) key of each group
       });
-      if (rc != 0)
-        return lmdb_error("scan delayed", rc);
+      if (!s)
+        return s.err();
     }
     return best;
   });
@@ -456,22 +430,17 @@ result<std::vector<delayed_record>> store::delayed_of(key_group kg, const addres
   using vec_t = std::vector<delayed_record>;
   return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
     vec_t out;
-    std::optional<error> bad;
-    auto prefix = group_prefix(key_space::delayed, kg);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    auto s = impl_->visit(txn, group_prefix(key_space::delayed, kg), "scan delayed",
+                          [&](std::string_view k, std::string_view v) -> result<bool> {
       auto d = decode_delayed(k, v);
-      if (!d) {
-        bad = d.err();
-        return false;
-      }
+      if (!d)
+        return d.err();
       if (d->sender == sender)
         out.push_back(std::move(*d));
       return true;
     });
-    if (rc != 0)
-      return lmdb_error("scan delayed", rc);
-    if (bad)
-      return *bad;
+    if (!s)
+      return s.err();
     return out;
   });
 }
@@ -480,23 +449,18 @@ result<std::vector<dead_letter>> store::dead_letters(size_t limit) {
   using vec_t = std::vector<dead_letter>;
   return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
     vec_t out;
-    std::optional<error> bad;
-    auto prefix = space_prefix(key_space::dead_letter);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    auto s = impl_->visit(txn, space_prefix(key_space::dead_letter), "scan dead letters",
+                          [&](std::string_view k, std::string_view v) -> result<bool> {
       if (out.size() >= limit)
         return false;
       auto d = decode_dead_letter(k, v);
-      if (!d) {
-        bad = d.err();
-        return false;
-      }
+      if (!d)
+        return d.err();
       out.push_back(std::move(*d));
       return true;
     });
-    if (rc != 0)
-      return lmdb_error("scan dead letters", rc);
-    if (bad)
-      return *bad;
+    if (!s)
+      return s.err();
     return out;
   });
 }
@@ -521,13 +485,13 @@ result<std::optional<dead_letter>> store::find_dead_letter(key_group kg, std::ui
 result<size_t> store::count(key_space space) {
   return impl_->read([&](MDB_txn* txn) -> result<size_t> {
     size_t n = 0;
-    auto prefix = space_prefix(space);
-    int rc = impl_->scan(txn, prefix, prefix, [&](std::string_view, std::string_view) {
+    auto s = impl_->visit(txn, space_prefix(space), "count",
+                          [&](std::string_view, std::string_view) -> result<bool> {
       ++n;
       return true;
     });
-    if (rc != 0)
-      return lmdb_error("count", rc);
+    if (!s)
+      return s.err();
     return n;
   });
 }
