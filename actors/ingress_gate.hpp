@@ -1,12 +1,17 @@
 #pragma once
 
-// actors::ingress_gate: where an ingress request waits until its message is
-// accepted by its address (back-pressure per address). The ingress log's
-// writer announces each durable record (expect); the owning partition accepts
-// it once the address has room (accept); the HTTP thread that submitted it
-// waits (wait). Records replayed after a restart have no waiter: accepting
-// them is a no-op. Thread-safe; accept() never blocks.
+// actors::ingress_gate: where an ingress request waits for its message, either
+// until the message is accepted by its address (back-pressure per address) or
+// until its invocation is applied (effects committed, or the batch failed for
+// good). The ingress log's writer announces each durable record (expect); the
+// owning partition reports accept, applied or lost; the HTTP thread that
+// submitted the record waits. Each waiter is woken only by its own offset.
+// Records replayed after a restart have no waiter: reports about them are
+// no-ops. Thread-safe; the report calls never block on a waiter.
 
+#include "actors/messages.hpp"
+
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -16,11 +21,19 @@ namespace hearth::actors {
 
 class ingress_gate {
 public:
+  enum class until { accepted, applied };
+
+  /// What a waiter learned.
+  struct outcome {
+    enum class kind { accepted, applied, lost, timeout, stopping } what = kind::accepted;
+    invocation_record batch; // for applied: the batch that carried the message
+  };
+
   /// A waiter for `offset` will come.
   void expect(std::uint64_t offset) {
     std::lock_guard<std::mutex> g{mtx_};
     if (!open_)
-      waiting_.emplace(offset, false);
+      waiting_.try_emplace(offset);
   }
 
   /// The address of `offset` has room.
@@ -29,18 +42,61 @@ public:
     auto it = waiting_.find(offset);
     if (it == waiting_.end())
       return;
-    it->second = true;
-    cv_.notify_all();
+    it->second.accepted = true;
+    if (it->second.mode == until::accepted)
+      it->second.cv.notify_one();
   }
 
-  /// Blocks until `offset` is accepted (or the gate is opened for shutdown).
-  void wait(std::uint64_t offset) {
+  /// The invocation of `offset` is done: `batch` carried it.
+  void applied(std::uint64_t offset, const invocation_record& batch) {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto it = waiting_.find(offset);
+    if (it == waiting_.end())
+      return;
+    it->second.accepted = it->second.done = true;
+    it->second.batch = batch;
+    it->second.cv.notify_one();
+  }
+
+  /// The message of `offset` was dead-lettered without an invocation.
+  void lost(std::uint64_t offset) {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto it = waiting_.find(offset);
+    if (it == waiting_.end())
+      return;
+    it->second.accepted = it->second.done = it->second.lost = true;
+    it->second.cv.notify_one();
+  }
+
+  /// Blocks until `offset` reaches `mode` (or the gate is opened for
+  /// shutdown). Waiting for `applied` gives up after `timeout` (the message
+  /// stays accepted); waiting for `accepted` does not time out.
+  outcome wait(std::uint64_t offset, until mode, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait(lock, [&] {
-      auto it = waiting_.find(offset);
-      return open_ || it == waiting_.end() || it->second;
-    });
-    waiting_.erase(offset);
+    auto it = waiting_.find(offset);
+    if (it == waiting_.end())
+      return {open_ ? outcome::kind::stopping : outcome::kind::accepted, {}};
+    auto& w = it->second;
+    w.mode = mode;
+    auto ready = [&] { return open_ || (mode == until::accepted ? w.accepted : w.done); };
+    bool reached = true;
+    if (mode == until::accepted)
+      w.cv.wait(lock, ready);
+    else
+      reached = w.cv.wait_for(lock, timeout, ready);
+    outcome out;
+    if (!reached)
+      out.what = outcome::kind::timeout;
+    else if (mode == until::accepted)
+      out.what = w.accepted ? outcome::kind::accepted : outcome::kind::stopping;
+    else if (!w.done)
+      out.what = outcome::kind::stopping;
+    else if (w.lost)
+      out.what = outcome::kind::lost;
+    else
+      out = {outcome::kind::applied, std::move(w.batch)};
+    waiting_.erase(it);
+    return out;
   }
 
   /// Releases every waiter, now and later (the node is stopping; the records
@@ -48,14 +104,22 @@ public:
   void open_all() {
     std::lock_guard<std::mutex> g{mtx_};
     open_ = true;
-    waiting_.clear();
-    cv_.notify_all();
+    for (auto& [offset, w] : waiting_)
+      w.cv.notify_one();
   }
 
 private:
+  struct waiter {
+    std::condition_variable cv;
+    until mode = until::accepted;
+    bool accepted = false;
+    bool done = false;
+    bool lost = false;
+    invocation_record batch;
+  };
+
   std::mutex mtx_;
-  std::condition_variable cv_;
-  std::unordered_map<std::uint64_t, bool> waiting_;
+  std::unordered_map<std::uint64_t, waiter> waiting_; // nodes are stable: cv stays put
   bool open_ = false;
 };
 

@@ -101,12 +101,6 @@ struct invocation_record {
   std::string failure; // the reason, when failed
 };
 
-/// Outcome of waiting for one ingress message to be applied.
-struct applied_result {
-  bool found = false; // false: not pending at its address (unknown type, or forgotten)
-  invocation_record batch;
-};
-
 /// A live address actor, as the admin API lists it.
 struct actor_summary {
   protocol::address address;
@@ -171,7 +165,6 @@ using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: l
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: one address
 using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
-using watch_atom = caf::atom_constant<caf::atom("watch")>;       // node -> P: when applied
 
 } // namespace hearth::actors
 
@@ -185,7 +178,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::part_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::checkpoint_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::actors::checkpoint_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::applied_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::address_detail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::address)

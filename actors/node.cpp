@@ -232,7 +232,8 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
 }
 
 result<delivery> node::deliver(const protocol::address& target, protocol::typed_value value,
-                               const std::string& idempotency_key) {
+                               const std::string& idempotency_key,
+                               std::optional<std::chrono::milliseconds> wait_applied) {
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
   if (!module_->find_endpoint(target.type))
@@ -249,9 +250,25 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
   auto logged = log_->submit(std::move(rec)).get();
   if (!logged)
     return error{errc::unavailable, "the message could not be logged: " + logged.err().message};
-  if (!logged->duplicate)
-    gate_->wait(logged->offset);
-  return delivery{logged->offset, logged->duplicate};
+  delivery out{logged->offset, logged->duplicate, {}, {}};
+  if (logged->duplicate)
+    return out; // nothing new to wait for
+  using kind = ingress_gate::outcome::kind;
+  auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
+  auto o = gate_->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}));
+  if (!wait_applied)
+    return out;
+  switch (o.what) {
+    case kind::applied: out.applied = std::move(o.batch); break;
+    case kind::timeout:
+      out.not_applied = "not applied within " + std::to_string(wait_applied->count()) + " ms";
+      break;
+    case kind::lost:
+      out.not_applied = "dead-lettered on arrival (see the dead letters)";
+      break;
+    default: out.not_applied = "the node is shutting down"; break;
+  }
+  return out;
 }
 
 result<dead_letter_list> node::dead_letters(size_t limit) {
@@ -350,25 +367,6 @@ address_detail node::inspect(const protocol::address& a) {
   caf::scoped_actor self{*sys_};
   self->request(partitions_[p], std::chrono::seconds{30}, inspect_atom::value, a)
     .receive([&](address_detail& d) { out = std::move(d); }, [](caf::error&) {});
-  return out;
-}
-
-result<applied_result> node::wait_applied(const protocol::address& a, std::uint64_t offset,
-                                          std::chrono::milliseconds timeout) {
-  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
-  auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
-  result<applied_result> out = error{errc::unavailable, "not applied within "
-                                                          + std::to_string(timeout.count()) + " ms"};
-  caf::scoped_actor self{*sys_};
-  self->request(partitions_[p], timeout, watch_atom::value, a, offset)
-    .receive(
-      [&](applied_result& r) {
-        if (r.found)
-          out = std::move(r);
-        else
-          out = error{errc::unknown, "the message is not pending at its address (see the dead letters)"};
-      },
-      [](caf::error&) {});
   return out;
 }
 

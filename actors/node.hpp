@@ -48,6 +48,11 @@ struct node_options {
 struct delivery {
   std::uint64_t offset = 0;
   bool duplicate = false; // the idempotency key was already accepted
+  /// Only when the sender asked to wait for the invocation: the batch that
+  /// carried it, or why it is not known to be applied (timeout, dead-lettered
+  /// on arrival, shutdown).
+  std::optional<invocation_record> applied;
+  std::string not_applied;
 };
 
 class node {
@@ -67,8 +72,12 @@ public:
   /// within the retention window, nothing is logged again. errc::unknown for
   /// an unknown function type, errc::malformed for an address too long to
   /// store, errc::unavailable when the node is shutting down or the log fails.
+  /// With `wait_applied`, returns once the invocation is applied (its batch's
+  /// effects committed, or the batch failed for good) or that time has passed;
+  /// a duplicate returns at once.
   result<delivery> deliver(const protocol::address& target, protocol::typed_value value,
-                           const std::string& idempotency_key = {});
+                           const std::string& idempotency_key = {},
+                           std::optional<std::chrono::milliseconds> wait_applied = {});
 
   /// The durable egress topics (null when the module declares no egress).
   std::shared_ptr<state::egress_store> egress() const { return egress_; }
@@ -94,12 +103,6 @@ public:
 
   /// Everything known about address `a` (`known` is false when nothing is).
   address_detail inspect(const protocol::address& a);
-
-  /// Waits until the ingress message at `offset` for `a` has been applied;
-  /// errc::unavailable after `timeout`, errc::unknown when it is not pending
-  /// (dead-lettered on arrival).
-  result<applied_result> wait_applied(const protocol::address& a, std::uint64_t offset,
-                                      std::chrono::milliseconds timeout);
 
   /// The newest completed checkpoints, oldest first.
   std::vector<checkpoint_info> checkpoints();

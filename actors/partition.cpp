@@ -54,8 +54,6 @@ constexpr size_t recent_kept = 16;
 constexpr std::uint64_t none_offset = ~std::uint64_t{0};
 constexpr size_t latencies_kept = 1024;
 
-constexpr size_t applied_kept = 4096; // recently applied ingress offsets remembered for watchers
-
 void remember(live_entry& e, invocation_record r) {
   e.last_invocation_ms = r.time_ms;
   (r.failed ? e.failures : e.invocations) += r.invocations;
@@ -111,11 +109,6 @@ struct partition_state {
   std::vector<std::string> chain; // files of the last completed checkpoint
   std::map<std::uint64_t, std::vector<std::string>> recorded_chains;
   std::vector<held_egress> egress_held;
-
-  // Admin: who waits for which ingress offset to be applied, and what
-  // happened to the recently applied ones.
-  std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> watchers;
-  std::map<std::uint64_t, invocation_record> applied;
 
   key_group kg_of(const address& a) const {
     return protocol::key_group_of(a.id, cfg.max_key_groups);
@@ -203,7 +196,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
       dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
       commit(st, wb);
       if (offset)
-        st->cfg.gate->accept(*offset);
+        st->cfg.gate->lost(*offset);
       return;
     }
     address_actor_config acfg;
@@ -442,15 +435,7 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
     e.offsets.pop_front();
     if (offset == none_offset || e.recent.empty())
       continue;
-    auto& batch = e.recent.back(); // remembered just before this call
-    st->applied[offset] = batch;
-    if (st->applied.size() > applied_kept)
-      st->applied.erase(st->applied.begin());
-    if (auto w = st->watchers.find(offset); w != st->watchers.end()) {
-      for (auto& rp : w->second)
-        rp.deliver(applied_result{true, batch});
-      st->watchers.erase(w);
-    }
+    st->cfg.gate->applied(offset, e.recent.back()); // remembered just before this call
   }
   e.last_active = mono_ms();
   release_deferred(st, e);
@@ -712,11 +697,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       for (auto offset : it->second.deferred)
         st->cfg.gate->accept(offset);
       for (auto offset : it->second.offsets)
-        if (auto w = st->watchers.find(offset); w != st->watchers.end()) {
-          for (auto& rp : w->second)
-            rp.deliver(applied_result{});
-          st->watchers.erase(w);
-        }
+        if (offset != none_offset)
+          st->cfg.gate->lost(offset);
       st->live.erase(it);
       break;
     }
@@ -822,18 +804,6 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       all.resize(n);
       page.actors = std::move(all);
       return page;
-    },
-    [=](watch_atom, protocol::address& a, std::uint64_t offset) -> caf::result<applied_result> {
-      if (auto it = st->applied.find(offset); it != st->applied.end())
-        return applied_result{true, it->second};
-      auto e = st->live.find(a);
-      if (e == st->live.end()
-          || std::find(e->second.offsets.begin(), e->second.offsets.end(), offset)
-               == e->second.offsets.end())
-        return applied_result{};
-      auto rp = self->make_response_promise<applied_result>();
-      st->watchers[offset].push_back(rp);
-      return rp;
     },
     [=](inspect_atom, protocol::address& a) {
       address_detail d;

@@ -66,54 +66,6 @@ int status_of(errc code) {
 
 } // namespace
 
-io::http_handler ingress_api(actors::node& n) {
-  return [&n](const io::http_request& req) {
-    auto reject = [&n](int status, const std::string& why) {
-      n.stats_registry().ingress("rejected");
-      return io::json_error(status, why);
-    };
-    if (req.method != "PUT" && req.method != "POST")
-      return reject(405, "use PUT or POST /<namespace>/<type>/<id>");
-    auto target = io::parse_ingress_path(req.path);
-    if (!target)
-      return reject(400, target.err().message);
-    auto type_name = io::ingress_type_name(req.content_type);
-    if (!type_name)
-      return reject(400, type_name.err().message);
-    // A body without a vnd typename is text: it becomes a proper
-    // io.statefun.types/string value, which every SDK's asString() reads.
-    // With an explicit typename the bytes pass through untouched.
-    auto value = req.content_type.rfind("application/vnd.", 0) == 0
-                   ? protocol::typed_value{*type_name, true, req.body}
-                   : protocol::make_string(req.body);
-    auto d = n.deliver(*target, std::move(value), req.header("Idempotency-Key"));
-    n.stats_registry().ingress(!d ? "rejected" : d->duplicate ? "duplicate" : "accepted");
-    if (!d)
-      return io::json_error(status_of(d.err().code), d.err().message);
-    return io::json_ok(json{{"status", d->duplicate ? "duplicate" : "accepted"},
-                            {"offset", d->offset}}
-                         .dump()
-                       + "\n");
-  };
-}
-
-io::http_handler egress_api(const io::playground_egress_spec& spec,
-                            std::shared_ptr<state::egress_store> store) {
-  return [topics = spec.topics, store](const io::http_request& req) {
-    if (req.method != "GET")
-      return io::json_error(405, "use GET /<topic>");
-    auto topic = req.path.size() > 1 ? req.path.substr(1) : std::string{};
-    if (std::find(topics.begin(), topics.end(), topic) == topics.end())
-      return io::json_error(405, "unknown topic '" + topic + "'");
-    auto rec = store->pop(topic);
-    if (!rec)
-      return io::json_error(500, rec.err().message);
-    if (!*rec)
-      return io::http_response{404, "text/plain; charset=utf-8", ""};
-    return io::http_response{200, "text/plain; charset=utf-8", std::move(**rec)};
-  };
-}
-
 namespace {
 
 std::string hex(const std::string& in) {
@@ -232,6 +184,31 @@ json detail_json(const actors::address_detail& d) {
   return out;
 }
 
+/// A file of the web console: "/" is index.html; nothing outside `dir`.
+std::optional<io::http_response> console_file(const std::string& dir, const std::string& path) {
+  namespace fs = std::filesystem;
+  auto rel = path == "/" ? std::string{"index.html"} : path.substr(1);
+  if (rel.empty() || rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos)
+    return std::nullopt;
+  auto full = fs::path{dir} / rel;
+  std::error_code ec;
+  if (!fs::is_regular_file(full, ec))
+    return std::nullopt;
+  std::ifstream in{full, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::string body{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  static const std::map<std::string, std::string> types{
+    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+    {".png", "image/png"},                 {".json", "application/json"},
+    {".map", "application/json"},          {".woff2", "font/woff2"},
+    {".ico", "image/x-icon"}};
+  auto it = types.find(full.extension().string());
+  return io::http_response{200, it == types.end() ? "application/octet-stream" : it->second,
+                           std::move(body)};
+}
+
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -288,32 +265,86 @@ std::optional<std::uint64_t> number_param(const std::string& query, const std::s
   return std::nullopt;
 }
 
-/// A file of the web console: "/" is index.html; nothing outside `dir`.
-std::optional<io::http_response> console_file(const std::string& dir, const std::string& path) {
-  namespace fs = std::filesystem;
-  auto rel = path == "/" ? std::string{"index.html"} : path.substr(1);
-  if (rel.empty() || rel.find("..") != std::string::npos || rel.find('\0') != std::string::npos)
-    return std::nullopt;
-  auto full = fs::path{dir} / rel;
-  std::error_code ec;
-  if (!fs::is_regular_file(full, ec))
-    return std::nullopt;
-  std::ifstream in{full, std::ios::binary};
-  if (!in)
-    return std::nullopt;
-  std::string body{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  static const std::map<std::string, std::string> types{
-    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-    {".png", "image/png"},                 {".json", "application/json"},
-    {".map", "application/json"},          {".woff2", "font/woff2"},
-    {".ico", "image/x-icon"}};
-  auto it = types.find(full.extension().string());
-  return io::http_response{200, it == types.end() ? "application/octet-stream" : it->second,
-                           std::move(body)};
+/// Logs a message for `target` from an HTTP request (its Content-Type, body
+/// and Idempotency-Key) and answers; with `wait=true` in the query, waits up
+/// to `timeout_ms` (default 10 s) until the invocation's effects are committed:
+/// 200 with "applied", or 202 with "applied": false and the reason.
+io::http_response send_message(actors::node& n, const protocol::address& target,
+                               const io::http_request& req, bool count_ingress) {
+  auto outcome = [&](const char* what) {
+    if (count_ingress)
+      n.stats_registry().ingress(what);
+  };
+  bool bad = false;
+  auto timeout = number_param(req.query, "timeout_ms", 10'000, 600'000, bad);
+  auto wait = query_param(req.query, "wait").value_or("false");
+  if (bad || (wait != "true" && wait != "false")) {
+    outcome("rejected");
+    return io::json_error(400, "wait must be true or false and timeout_ms a number of "
+                               "milliseconds up to 600000");
+  }
+  auto type_name = io::ingress_type_name(req.content_type);
+  if (!type_name) {
+    outcome("rejected");
+    return io::json_error(400, type_name.err().message);
+  }
+  // A body without a vnd typename is text: it becomes a proper
+  // io.statefun.types/string value, which every SDK's asString() reads.
+  // With an explicit typename the bytes pass through untouched.
+  auto value = req.content_type.rfind("application/vnd.", 0) == 0
+                 ? protocol::typed_value{*type_name, true, req.body}
+                 : protocol::make_string(req.body);
+  std::optional<std::chrono::milliseconds> wait_for;
+  if (wait == "true")
+    wait_for = std::chrono::milliseconds{*timeout};
+  auto d = n.deliver(target, std::move(value), req.header("Idempotency-Key"), wait_for);
+  outcome(!d ? "rejected" : d->duplicate ? "duplicate" : "accepted");
+  if (!d)
+    return io::json_error(status_of(d.err().code), d.err().message);
+  json out{{"status", d->duplicate ? "duplicate" : "accepted"}, {"offset", d->offset}};
+  if (wait_for && d->applied) {
+    out["applied"] = to_json(*d->applied);
+  } else if (wait_for && !d->duplicate) {
+    out["applied"] = false;
+    out["reason"] = d->not_applied;
+    return io::json_ok(dump(out), 202);
+  }
+  return io::json_ok(dump(out));
 }
 
 } // namespace
+
+io::http_handler ingress_api(actors::node& n) {
+  return [&n](const io::http_request& req) {
+    if (req.method != "PUT" && req.method != "POST") {
+      n.stats_registry().ingress("rejected");
+      return io::json_error(405, "use PUT or POST /<namespace>/<type>/<id>");
+    }
+    auto target = io::parse_ingress_path(req.path);
+    if (!target) {
+      n.stats_registry().ingress("rejected");
+      return io::json_error(400, target.err().message);
+    }
+    return send_message(n, *target, req, true);
+  };
+}
+
+io::http_handler egress_api(const io::playground_egress_spec& spec,
+                            std::shared_ptr<state::egress_store> store) {
+  return [topics = spec.topics, store](const io::http_request& req) {
+    if (req.method != "GET")
+      return io::json_error(405, "use GET /<topic>");
+    auto topic = req.path.size() > 1 ? req.path.substr(1) : std::string{};
+    if (std::find(topics.begin(), topics.end(), topic) == topics.end())
+      return io::json_error(405, "unknown topic '" + topic + "'");
+    auto rec = store->pop(topic);
+    if (!rec)
+      return io::json_error(500, rec.err().message);
+    if (!*rec)
+      return io::http_response{404, "text/plain; charset=utf-8", ""};
+    return io::http_response{200, "text/plain; charset=utf-8", std::move(**rec)};
+  };
+}
 
 io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info) {
   return [&n, info](const io::http_request& req) {
@@ -435,32 +466,8 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                                        + " (not live, no state, no delayed messages)");
         return io::json_ok(dump(detail_json(d)));
       }
-      if (sending && req.method == "POST") {
-        bool bad = false;
-        auto timeout = number_param(query, "timeout_ms", 10'000, 600'000, bad);
-        if (bad)
-          return bad_param("timeout_ms must be a number of milliseconds up to 600000");
-        auto type_name = io::ingress_type_name(req.content_type);
-        if (!type_name)
-          return io::json_error(400, type_name.err().message);
-        auto value = req.content_type.rfind("application/vnd.", 0) == 0
-                       ? protocol::typed_value{*type_name, true, req.body}
-                       : protocol::make_string(req.body);
-        auto d = n.deliver(*target, std::move(value), req.header("Idempotency-Key"));
-        if (!d)
-          return io::json_error(status_of(d.err().code), d.err().message);
-        json out{{"status", d->duplicate ? "duplicate" : "accepted"}, {"offset", d->offset}};
-        if (query_param(query, "wait").value_or("") == "true" && !d->duplicate) {
-          auto applied = n.wait_applied(*target, d->offset, std::chrono::milliseconds{*timeout});
-          if (!applied) {
-            out["applied"] = false;
-            out["reason"] = applied.err().message;
-            return io::json_ok(dump(out), 202);
-          }
-          out["applied"] = to_json(applied->batch);
-        }
-        return io::json_ok(dump(out));
-      }
+      if (sending && req.method == "POST")
+        return send_message(n, *target, req, false);
       return io::json_error(405, "use GET /actors/<ns>/<type>/<id> or POST .../messages");
     }
     if (path == dl && req.method == "GET") {

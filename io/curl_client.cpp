@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace hearth::io {
 
@@ -23,7 +24,6 @@ struct transfer {
   int attempt = 0;
   std::string last_error;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
   std::string response;
   bool too_large = false;
 
@@ -48,6 +48,9 @@ public:
   explicit curl_client(curl_client_options opts) : opts_(opts) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     multi_ = curl_multi_init();
+    for (auto* h : {"Content-Type: application/octet-stream", "Accept: application/octet-stream",
+                    "Expect:"})
+      headers_ = curl_slist_append(headers_, h);
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, opts_.max_host_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_host_connections);
     thread_ = std::thread([this] { run(); });
@@ -55,7 +58,10 @@ public:
 
   ~curl_client() override {
     shutdown();
+    for (auto* e : idle_)
+      curl_easy_cleanup(e);
     curl_multi_cleanup(multi_);
+    curl_slist_free_all(headers_);
   }
 
   void invoke(function_request req, completion done) override {
@@ -122,13 +128,35 @@ private:
     waiting_.clear();
   }
 
+  /// Keeps the transfer's easy handle for the next call (its options are
+  /// all set again by start()); a handle is cheap to keep, costly to create.
   void release(transfer& t) {
-    if (t.easy)
+    if (!t.easy)
+      return;
+    if (idle_.size() < idle_kept)
+      idle_.push_back(t.easy);
+    else
       curl_easy_cleanup(t.easy);
-    if (t.headers)
-      curl_slist_free_all(t.headers);
     t.easy = nullptr;
-    t.headers = nullptr;
+  }
+
+  CURL* fresh_handle() {
+    if (!idle_.empty()) {
+      auto* e = idle_.back();
+      idle_.pop_back();
+      return e;
+    }
+    auto* e = curl_easy_init();
+    // Options that are the same for every call.
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "hearth");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    return e;
   }
 
   void start(std::unique_ptr<transfer> t) {
@@ -140,27 +168,16 @@ private:
     }
     t->response.clear();
     t->too_large = false;
-    CURL* e = curl_easy_init();
+    CURL* e = fresh_handle();
     t->easy = e;
-    t->headers = curl_slist_append(t->headers, "Content-Type: application/octet-stream");
-    t->headers = curl_slist_append(t->headers, "Accept: application/octet-stream");
-    t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_URL, t->req.url.c_str());
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "hearth");
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
     auto connect = std::min(left, t->req.transport.connect);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, connect.count())));
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, static_cast<long>(std::max<long long>(
                                               1, t->req.transport.pool_ttl.count() / 1000)));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_multi_add_handle(multi_, e);
@@ -217,8 +234,12 @@ private:
     t->done(std::move(reply));
   }
 
+  static constexpr size_t idle_kept = 1024;
+
   curl_client_options opts_;
   CURLM* multi_ = nullptr;
+  curl_slist* headers_ = nullptr;     // the same for every call
+  std::vector<CURL*> idle_;           // easy handles to reuse (I/O thread only)
   std::thread thread_;
   std::mutex mtx_;
   bool stopping_ = false;

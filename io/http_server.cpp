@@ -29,6 +29,7 @@ public:
     // and an idle kept-alive connection does not hold up a shutdown for long.
     server_.set_tcp_nodelay(true);
     server_.set_keep_alive_timeout(1);
+    server_.set_keep_alive_max_count(1u << 30); // a busy client keeps its connection
     auto serve = [this](const httplib::Request& req, httplib::Response& res) {
       http_request r;
       r.method = req.method;

@@ -98,3 +98,20 @@ test('a body with another explicit typename passes through untouched', { timeout
   assert.equal(got.base64, bytes.toString('base64'));
   assert.equal(got.asString, undefined, 'not a string value');
 });
+
+test('?wait=true answers once the invocation is applied, with its effects', { timeout: 60000 }, async () => {
+  for (let i = 1; i <= 3; i++) {
+    const res = await rawRequest(`${node.ingress}/test/counter/waited?wait=true`, {
+      headers: { 'Content-Type': 'text/plain' }, body: Buffer.from('inc'),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.status, 'accepted');
+    assert.equal(res.json.applied.failed, false, res.text);
+    assert.deepEqual(res.json.applied.states_changed, ['count'], res.text);
+    // Applied means the function ran and its state was committed before the answer.
+    assert.equal(fns.records.counter.counts.waited, i);
+  }
+  const bad = await rawRequest(`${node.ingress}/test/counter/waited?wait=maybe`, { body: Buffer.from('inc') });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error, /wait must be true or false/);
+});
