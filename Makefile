@@ -27,9 +27,12 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo.sh
 
+# Benchmarks on a Release build of their own (build-release/); see bench/README.md.
 bench: deps
-	@$(MAKE) --no-print-directory build
-	@./bench/run.sh
+	@./bench/install-deps.sh
+	cmake -S . -B build-release -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-release -j $(JOBS)
+	@./bench/run.sh build-release
 
 # A longer smoke verifier: 200,000 commands, 12 SIGKILLs of the node, 3 of the function server.
 soak: deps
@@ -39,4 +42,4 @@ soak: deps
 	  node --test --test-reporter=spec tests/integration/smoke_verifier.test.js
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-release

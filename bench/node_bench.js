@@ -3,7 +3,7 @@
 // (100-byte values), invocation latency with checkpoints running against a
 // baseline without, and restore time after SIGKILL. Prints a Markdown table.
 //
-//   node bench/node_bench.js [--keys 1000000] [--rate 100] [--seconds 20] [--full-every 10]
+//   node bench/node_bench.js [--bin build/bin] [--keys 1000000] [--rate 100] [--seconds 20] [--full-every 10]
 //
 // Bounded: every phase has a fixed duration, every process it starts is
 // stopped at the end, everything listens on 127.0.0.1.
@@ -23,7 +23,8 @@ const KEYS = arg('keys', 1000000);
 const RATE = arg('rate', 100);
 const SECONDS = arg('seconds', 20);
 const FULL_EVERY = arg('full-every', 10);
-const BIN = path.resolve(__dirname, '..', 'build', 'bin');
+const binArg = process.argv.indexOf('--bin');
+const BIN = binArg > 0 ? path.resolve(process.argv[binArg + 1]) : path.resolve(__dirname, '..', 'build', 'bin');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const latencies = [];
