@@ -205,6 +205,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     cfg.writer = n->writers_.back();
     cfg.idle = opts.idle;
     cfg.max_live = opts.max_live;
+    cfg.max_pending = opts.max_pending;
     cfg.full_every = opts.full_every;
     cfg.last_completed = n->restored_;
     n->partitions_.push_back(sys.spawn(partition_actor, std::move(cfg)));

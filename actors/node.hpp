@@ -38,6 +38,7 @@ struct node_options {
   std::uint32_t max_key_groups = 128;
   std::chrono::milliseconds idle{60'000};
   size_t max_live = 100'000;                 // per partition
+  size_t max_pending = 10'000;               // per partition: ingress waits beyond it
   std::chrono::milliseconds checkpoint_interval{1000};
   size_t checkpoints_kept = 3;
   std::uint64_t full_every = 10;

@@ -92,6 +92,9 @@ struct partition_state {
   std::unordered_map<address, live_entry> live;
   std::optional<std::int64_t> wake_at; // wall ms the current tick is armed for
   std::uint64_t timer_gen = 0;         // only the tick of this generation counts
+  // Ingress offsets whose senders wait because the partition holds
+  // max_pending invocations (bounded memory with many distinct addresses).
+  std::deque<std::uint64_t> held;
   partition_stats stats;
   bool at_least_once = false;          // egress visible at once
   std::deque<std::uint32_t> latencies; // of the most recent function calls
@@ -166,11 +169,27 @@ void dead_letter(const state_ptr& st, state::write_batch& wb, const address& own
   log(st, "dead letter for " + target.to_string() + ": " + reason);
 }
 
+/// Lets the sender of ingress `offset` go on, unless the partition already
+/// holds max_pending invocations: then it waits in `held`.
+void admit(const state_ptr& st, std::uint64_t offset) {
+  if (st->stats.pending_invocations > st->cfg.max_pending)
+    st->held.push_back(offset);
+  else
+    st->cfg.gate->accept(offset);
+}
+
+void release_held(const state_ptr& st) {
+  while (!st->held.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
+    st->cfg.gate->accept(st->held.front());
+    st->held.pop_front();
+  }
+}
+
 void release_deferred(const state_ptr& st, live_entry& e) {
   if (e.deferred.empty() || (e.max_batch != 0 && e.pending.size() > e.max_batch))
     return;
   for (auto offset : e.deferred)
-    st->cfg.gate->accept(offset);
+    admit(st, offset);
   e.deferred.clear();
 }
 
@@ -223,7 +242,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     if (e.max_batch != 0 && e.pending.size() > e.max_batch)
       e.deferred.push_back(*offset);
     else
-      st->cfg.gate->accept(*offset);
+      admit(st, *offset);
   }
 }
 
@@ -426,8 +445,10 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   st->stats.invocations_completed += n;
   st->stats.pending_invocations -= std::min<std::uint64_t>(st->stats.pending_invocations, n);
   auto it = st->live.find(a);
-  if (it == st->live.end())
+  if (it == st->live.end()) {
+    release_held(st);
     return;
+  }
   auto& e = it->second;
   for (std::uint32_t i = 0; i < n && !e.pending.empty(); ++i) {
     e.pending.pop_front();
@@ -439,6 +460,7 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   }
   e.last_active = mono_ms();
   release_deferred(st, e);
+  release_held(st);
 }
 
 void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
@@ -696,6 +718,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         std::min<std::uint64_t>(st->stats.pending_invocations, it->second.pending.size());
       for (auto offset : it->second.deferred)
         st->cfg.gate->accept(offset);
+      release_held(st);
       for (auto offset : it->second.offsets)
         if (offset != none_offset)
           st->cfg.gate->lost(offset);

@@ -53,6 +53,7 @@ struct partition_config {
   caf::actor writer;                         // this partition's snapshot writer
   std::chrono::milliseconds idle{60'000};    // passivate after this long idle
   size_t max_live = 100'000;                 // live address actors before LRU passivation
+  size_t max_pending = 10'000;               // pending invocations before ingress senders wait
   std::uint64_t full_every = 10;             // a full checkpoint at least this often
   std::uint64_t last_completed = 0;          // the checkpoint restored at start
 };

@@ -17,6 +17,7 @@
 #include <caf/all.hpp>
 
 #include <csignal>
+#include <sys/resource.h>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -33,6 +34,7 @@ struct settings {
   unsigned ingress_threads = 64;
   std::uint64_t idle_ms = 60'000;
   std::uint64_t max_live = 100'000;
+  std::uint64_t max_pending = 10'000;
   std::uint64_t checkpoint_interval_ms = 1000;
   std::uint64_t checkpoints_kept = 3;
   std::uint64_t full_every = 10;
@@ -84,6 +86,8 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.idle_ms = number(key, value, 1, 1ull << 40);
     else if (key == "passivation.max_live")
       s.max_live = number(key, value, 1, 1ull << 32);
+    else if (key == "partition.max_pending")
+      s.max_pending = number(key, value, 1, 1ull << 32);
     else if (key == "checkpoint.interval")
       s.checkpoint_interval_ms = duration_ms(key, value);
     else if (key == "checkpoint.keep")
@@ -95,7 +99,7 @@ settings parse_settings(const std::vector<std::string>& sets) {
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
-                 "passivation.idle_ms, passivation.max_live, checkpoint.interval, "
+                 "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention)");
   }
   if (s.partitions > s.max_key_groups)
@@ -106,7 +110,19 @@ settings parse_settings(const std::vector<std::string>& sets) {
 
 } // namespace
 
+/// Raises the soft limit on open files to the hard one: a node holds one
+/// socket per function connection (up to the endpoints' pool_size) and per
+/// ingress connection, more than the usual soft limit of 1024.
+static void raise_open_files_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 int main(int argc, char** argv) {
+  raise_open_files_limit();
   CLI::App app{"hearth-node: a stateful-functions runtime speaking StateFun's remote protocol"};
   std::string module_path, data_dir = "hearth-data", checkpoint_dir, bind = "127.0.0.1";
   int admin_port = 8081;
@@ -158,6 +174,7 @@ int main(int argc, char** argv) {
   nopts.max_key_groups = s.max_key_groups;
   nopts.idle = std::chrono::milliseconds{s.idle_ms};
   nopts.max_live = s.max_live;
+  nopts.max_pending = s.max_pending;
   nopts.checkpoint_dir = checkpoint_dir;
   nopts.checkpoint_interval = std::chrono::milliseconds{s.checkpoint_interval_ms};
   nopts.checkpoints_kept = s.checkpoints_kept;

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <thread>
 
 using namespace hearth;
@@ -89,6 +90,11 @@ int main(int argc, char** argv) {
   svr.set_tcp_nodelay(true);
   svr.set_keep_alive_max_count(1u << 30);
   svr.set_keep_alive_timeout(5);
+  int listen_fd = -1; // cpp-httplib listens with a backlog of 5: widened below
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   svr.Post(".*", [](const httplib::Request& req, httplib::Response& res) {
     int status = 200;
     auto out = answer(req.body, status);
@@ -101,6 +107,8 @@ int main(int argc, char** argv) {
     std::cerr << "hearth-bench-counter: cannot listen on 127.0.0.1:" << port << "\n";
     return 1;
   }
+  if (listen_fd >= 0)
+    ::listen(listen_fd, SOMAXCONN);
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -51,7 +51,11 @@ public:
     for (auto* h : {"Content-Type: application/octet-stream", "Accept: application/octet-stream",
                     "Expect:"})
       headers_ = curl_slist_append(headers_, h);
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, opts_.max_host_connections);
+    // No CURLMOPT_MAX_HOST_CONNECTIONS: with it, cached connections the
+    // server has closed (an idle keep-alive timeout) still count against the
+    // limit, and transfers pending on it can stall for good. The client bounds
+    // its calls in flight itself (start_queued), and the cache evicts the
+    // oldest connection when it is full.
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_host_connections);
     thread_ = std::thread([this] { run(); });
   }
@@ -98,19 +102,27 @@ private:
         fresh.swap(incoming_);
       }
       for (auto& t : fresh)
-        start(std::move(t));
+        queued_.push_back(std::move(t));
       auto now = clock::now();
       while (!waiting_.empty() && waiting_.begin()->first <= now) {
-        auto t = std::move(waiting_.begin()->second);
+        // A retry goes ahead of fresh calls: it has waited already.
+        queued_.push_front(std::move(waiting_.begin()->second));
         waiting_.erase(waiting_.begin());
-        start(std::move(t));
       }
+      start_queued();
       int running = 0;
       curl_multi_perform(multi_, &running);
       int left = 0;
+      bool finished = false;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-        if (msg->msg == CURLMSG_DONE)
+        if (msg->msg == CURLMSG_DONE) {
           finish(msg->easy_handle, msg->data.result);
+          finished = true;
+        }
+      }
+      if (finished && !queued_.empty()) {
+        start_queued();
+        curl_multi_perform(multi_, &running);
       }
       int timeout = 1000;
       if (!waiting_.empty()) {
@@ -126,6 +138,16 @@ private:
     }
     active_.clear();
     waiting_.clear();
+    queued_.clear();
+  }
+
+  /// Starts queued calls while fewer than max_host_connections are in flight.
+  void start_queued() {
+    while (!queued_.empty() && static_cast<long>(active_.size()) < opts_.max_host_connections) {
+      auto t = std::move(queued_.front());
+      queued_.pop_front();
+      start(std::move(t));
+    }
   }
 
   /// Keeps the transfer's easy handle for the next call (its options are
@@ -245,6 +267,7 @@ private:
   bool stopping_ = false;
   std::deque<std::unique_ptr<transfer>> incoming_;
   std::map<CURL*, std::unique_ptr<transfer>> active_;
+  std::deque<std::unique_ptr<transfer>> queued_; // not started: at the in-flight limit
   std::multimap<clock::time_point, std::unique_ptr<transfer>> waiting_;
 };
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
 #include <thread>
 
 namespace hearth::io {
@@ -30,6 +31,13 @@ public:
     server_.set_tcp_nodelay(true);
     server_.set_keep_alive_timeout(1);
     server_.set_keep_alive_max_count(1u << 30); // a busy client keeps its connection
+    // cpp-httplib listens with a backlog of 5: a burst of new connections
+    // would have its SYNs dropped and retried a second later. Remember the
+    // listening socket to widen the backlog once it listens (bind()).
+    server_.set_socket_options([this](socket_t sock) {
+      httplib::default_socket_options(sock);
+      listen_fd_ = sock;
+    });
     auto serve = [this](const httplib::Request& req, httplib::Response& res) {
       http_request r;
       r.method = req.method;
@@ -85,6 +93,8 @@ public:
       return error{errc::io, opts_.name + ": cannot listen on " + opts_.bind + ":"
                                + std::to_string(opts_.port) + " (in use or not allowed)"};
     port_ = static_cast<std::uint16_t>(port);
+    if (listen_fd_ >= 0)
+      ::listen(listen_fd_, SOMAXCONN); // on a listening socket: sets the backlog
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return ok();
   }
@@ -103,6 +113,7 @@ private:
   httplib::Server server_;
   std::thread thread_;
   std::uint16_t port_ = 0;
+  int listen_fd_ = -1;
 };
 
 } // namespace
