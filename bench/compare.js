@@ -139,7 +139,7 @@ function send(url, method, body, headers = {}) {
 // ---------------------------------------------------------------- wrk
 
 /// One wrk run; resolves to its RESULT line (see bench/lua/report.lua).
-function wrk(url, script, { connections, seconds = SECONDS, env = {} }) {
+function wrk(url, script, { connections, seconds = SECONDS, env = {}, started = () => {} }) {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, url];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, {
@@ -147,6 +147,7 @@ function wrk(url, script, { connections, seconds = SECONDS, env = {} }) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
+    started(child);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -337,12 +338,16 @@ async function scale(cppUrl) {
     const done0 = await hearthCompleted(node);
     let peak = 0;
     const sampler = setInterval(() => { peak = Math.max(peak, rssBytes(node.child.pid)); }, 200);
-    const r = await wrk(node.ingress, path.join(__dirname, 'lua', 'ingress.lua'), {
-      connections: 64, seconds: 3600,
+    // wrk stops on SIGINT (and still reports) once every address was applied.
+    let load;
+    const running = wrk(node.ingress, path.join(__dirname, 'lua', 'ingress.lua'), {
+      connections: 64, seconds: 3600, started: (c) => (load = c),
       env: { SEQUENTIAL: '1', START: '0', COUNT: String(ADDRESSES) },
     });
-    await until(async () => (await hearthCompleted(node)) - done0, ADDRESSES, 600000);
+    await until(async () => (await hearthCompleted(node)) - done0, ADDRESSES, 1800000);
     const createSeconds = (Date.now() - t0) / 1000;
+    load.kill('SIGINT');
+    const r = await running;
     await sleep(3000); // passivation of the idle actors
     const afterCreate = { rss: rssBytes(node.child.pid), lmdb: duBytes(path.join(node.dir, 'data', 'partitions')) };
     const done1 = await hearthCompleted(node);
@@ -355,7 +360,7 @@ async function scale(cppUrl) {
     const status = JSON.parse((await get(`${node.admin}/status`)).body);
     return {
       addresses: ADDRESSES,
-      create_rate: r.requests / createSeconds,
+      create_rate: ADDRESSES / createSeconds,
       touch_rate: again.requests / touchSeconds,
       rss_after_create_mb: afterCreate.rss / 2 ** 20,
       rss_peak_mb: Math.max(peak, peakRssBytes(node.child.pid)) / 2 ** 20,

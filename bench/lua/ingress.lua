@@ -3,8 +3,8 @@
 --   TYPE     namespace/type (default bench/counter)
 --   WAIT     "true": each request answers once its invocation is applied
 --   SEQUENTIAL=1  ids START, START+1, ... (each thread its own stride), to
---            touch many distinct addresses; with COUNT the thread stops after
---            COUNT answers (requests still in flight then go to id START)
+--            touch many distinct addresses; with COUNT, requests after the
+--            COUNT-th go to id START again (stop wrk with SIGINT)
 -- Prints one line "RESULT {json}" with throughput, errors and latency percentiles.
 local keys = tonumber(os.getenv("KEYS") or "1000")
 local ftype = os.getenv("TYPE") or "bench/counter"
@@ -40,16 +40,6 @@ function request()
     id = math.random(0, keys - 1)
   end
   return wrk.format("PUT", "/" .. ftype .. "/" .. id .. query, headers, "1")
-end
-
-if sequential and count > 0 then
-  local answered = 0
-  function response(status, headers, body)
-    answered = answered + 1
-    if answered >= math.ceil(count / nthreads) then
-      wrk.thread:stop()
-    end
-  end
 end
 
 done = require("report")
