@@ -86,7 +86,6 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
     return;
   }
   // From here on, checkpoint `id` is what a restart restores.
-  st->cfg.last_completed = id;
   bool released = true;
   for (auto& [p, ack] : st->acks)
     if (!st->cfg.egress || ack.egress.empty())

@@ -152,6 +152,7 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;       // P -> P, pass
 using peers_atom = caf::atom_constant<caf::atom("peers")>;       // node -> P (reply: ok)
 using stop_atom = caf::atom_constant<caf::atom("stop")>;         // P -> A, passivate
 using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>; // node -> P
+using deadone_atom = caf::atom_constant<caf::atom("deadone")>;   // node -> P: one by id
 using replay_atom = caf::atom_constant<caf::atom("replay")>;     // node -> P
 using drop_atom = caf::atom_constant<caf::atom("drop")>;         // node -> P
 using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> P

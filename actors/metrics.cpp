@@ -6,6 +6,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
 namespace hearth::actors {
 
 namespace pm = prometheus;
@@ -35,6 +39,9 @@ struct metrics::impl {
   pm::Counter& dead_letters = counter("hearth_dead_letters", "dead letters written").Add({});
   pm::Family<pm::Counter>& ingress =
     counter("hearth_ingress_requests", "ingress requests, by outcome");
+  pm::Counter& ingress_accepted = ingress.Add({{"outcome", "accepted"}});
+  pm::Counter& ingress_duplicate = ingress.Add({{"outcome", "duplicate"}});
+  pm::Counter& ingress_rejected = ingress.Add({{"outcome", "rejected"}});
   pm::Counter& checkpoints = counter("hearth_checkpoints", "completed checkpoints").Add({});
   pm::Gauge& checkpoint_ms =
     gauge("hearth_checkpoint_duration_ms", "duration of the last checkpoint").Add({});
@@ -47,41 +54,75 @@ struct metrics::impl {
   pm::Family<pm::Gauge>& gauge(const char* name, const char* help) {
     return pm::BuildGauge().Name(name).Help(help).Register(*registry);
   }
-  static pm::Labels of(const std::string& type) { return {{"function_type", type}}; }
+  /// The series of one function type.
+  struct per_type {
+    pm::Counter& in;
+    pm::Counter& out_local;
+    pm::Counter& out_remote;
+    pm::Counter& out_egress;
+    pm::Counter& failures;
+    pm::Histogram& latency;
+  };
+  std::shared_mutex types_mtx;
+  std::unordered_map<protocol::function_type, std::unique_ptr<per_type>> types;
+
+  per_type& of(const protocol::function_type& t) {
+    {
+      std::shared_lock<std::shared_mutex> read{types_mtx};
+      if (auto it = types.find(t); it != types.end())
+        return *it->second;
+    }
+    static const pm::Histogram::BucketBoundaries buckets{1,   2,    5,    10,   25,    50,   100,
+                                                         250, 500, 1000, 2500, 5000, 10000, 30000};
+    std::unique_lock<std::shared_mutex> write{types_mtx};
+    auto& slot = types[t];
+    if (!slot) {
+      pm::Labels l{{"function_type", t.to_string()}};
+      slot.reset(new per_type{in.Add(l), out_local.Add(l), out_remote.Add(l), out_egress.Add(l),
+                              failures.Add(l), latency.Add(l, buckets)});
+    }
+    return *slot;
+  }
 };
 
 metrics::metrics() : impl_(std::make_unique<impl>()) {}
 metrics::~metrics() = default;
 
-void metrics::in(const std::string& t, std::uint64_t n) {
-  impl_->in.Add(impl::of(t)).Increment(static_cast<double>(n));
+void metrics::in(const protocol::function_type& t, std::uint64_t n) {
+  impl_->of(t).in.Increment(static_cast<double>(n));
 }
-void metrics::out_local(const std::string& t, std::uint64_t n) {
-  impl_->out_local.Add(impl::of(t)).Increment(static_cast<double>(n));
+void metrics::out_local(const protocol::function_type& t, std::uint64_t n) {
+  impl_->of(t).out_local.Increment(static_cast<double>(n));
 }
-void metrics::out_remote(const std::string& t, std::uint64_t n) {
-  impl_->out_remote.Add(impl::of(t)).Increment(static_cast<double>(n));
+void metrics::out_remote(const protocol::function_type& t, std::uint64_t n) {
+  impl_->of(t).out_remote.Increment(static_cast<double>(n));
 }
-void metrics::out_egress(const std::string& t, std::uint64_t n) {
-  impl_->out_egress.Add(impl::of(t)).Increment(static_cast<double>(n));
+void metrics::out_egress(const protocol::function_type& t, std::uint64_t n) {
+  impl_->of(t).out_egress.Increment(static_cast<double>(n));
 }
-void metrics::failures(const std::string& t, std::uint64_t n) {
-  impl_->failures.Add(impl::of(t)).Increment(static_cast<double>(n));
+void metrics::failures(const protocol::function_type& t, std::uint64_t n) {
+  impl_->of(t).failures.Increment(static_cast<double>(n));
 }
-void metrics::latency(const std::string& t, double ms) {
-  static const pm::Histogram::BucketBoundaries buckets{1,   2,    5,    10,   25,    50,   100,
-                                                       250, 500, 1000, 2500, 5000, 10000, 30000};
-  impl_->latency.Add(impl::of(t), buckets).Observe(ms);
+void metrics::latency(const protocol::function_type& t, double ms) {
+  impl_->of(t).latency.Observe(ms);
 }
-void metrics::backlog(const std::string& t, double n) { impl_->backlog.Add(impl::of(t)).Set(n); }
-void metrics::blocked(const std::string& t, double n) { impl_->blocked.Add(impl::of(t)).Set(n); }
+void metrics::backlog(std::uint32_t p, const protocol::function_type& t, double messages,
+                      double blocked) {
+  pm::Labels l{{"function_type", t.to_string()}, {"partition", std::to_string(p)}};
+  impl_->backlog.Add(l).Set(messages);
+  impl_->blocked.Add(l).Set(blocked);
+}
 void metrics::live_actors(std::uint32_t p, double n) {
   impl_->live.Add({{"partition", std::to_string(p)}}).Set(n);
 }
 void metrics::passivated(std::uint64_t n) { impl_->passivations.Increment(static_cast<double>(n)); }
 void metrics::dead_letter() { impl_->dead_letters.Increment(); }
-void metrics::ingress(const std::string& outcome) {
-  impl_->ingress.Add({{"outcome", outcome}}).Increment();
+void metrics::ingress(ingress_outcome outcome) {
+  switch (outcome) {
+    case ingress_outcome::accepted: impl_->ingress_accepted.Increment(); break;
+    case ingress_outcome::duplicate: impl_->ingress_duplicate.Increment(); break;
+    case ingress_outcome::rejected: impl_->ingress_rejected.Increment(); break;
+  }
 }
 void metrics::checkpoint(double ms, double bytes) {
   impl_->checkpoints.Increment();

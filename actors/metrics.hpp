@@ -5,7 +5,12 @@
 // numBlockedAddress, remoteInvocationFailures, remoteInvocationLatency (ms
 // histogram); inRate is rate(hearth_in[1m]). Per node: live actors,
 // passivations, dead letters, ingress requests by outcome, checkpoints.
-// Thread-safe (prometheus-cpp counters are atomic); cheap enough per batch.
+// numBacklog and numBlockedAddress carry a `partition` label too: each
+// partition reports its own addresses. Thread-safe: the series of a function
+// type are resolved once and kept (prometheus-cpp's Family::Add builds a
+// series and takes the family's lock on every call), the counters are atomic.
+
+#include "protocol/address.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -18,19 +23,21 @@ public:
   metrics();
   ~metrics();
 
-  void in(const std::string& type, std::uint64_t n = 1);
-  void out_local(const std::string& type, std::uint64_t n);
-  void out_remote(const std::string& type, std::uint64_t n);
-  void out_egress(const std::string& type, std::uint64_t n);
-  void failures(const std::string& type, std::uint64_t n);
-  void latency(const std::string& type, double ms);
-  void backlog(const std::string& type, double messages);
-  void blocked(const std::string& type, double addresses);
+  void in(const protocol::function_type& type, std::uint64_t n = 1);
+  void out_local(const protocol::function_type& type, std::uint64_t n);
+  void out_remote(const protocol::function_type& type, std::uint64_t n);
+  void out_egress(const protocol::function_type& type, std::uint64_t n);
+  void failures(const protocol::function_type& type, std::uint64_t n);
+  void latency(const protocol::function_type& type, double ms);
+  /// Messages waiting behind a call in flight, and addresses at
+  /// maxNumBatchRequests, in partition `partition`.
+  void backlog(std::uint32_t partition, const protocol::function_type& type, double messages,
+               double blocked_addresses);
   void live_actors(std::uint32_t partition, double n);
   void passivated(std::uint64_t n);
   void dead_letter();
-  /// outcome: "accepted", "duplicate" or "rejected".
-  void ingress(const std::string& outcome);
+  enum class ingress_outcome { accepted, duplicate, rejected };
+  void ingress(ingress_outcome outcome);
   void checkpoint(double duration_ms, double bytes);
 
   /// The Prometheus text exposition of everything above.

@@ -180,7 +180,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
 
   coordinator_config ccfg;
   ccfg.files = shared_files;
-  ccfg.egress = n->egress_ ? n->egress_ : nullptr;
+  ccfg.egress = n->egress_;
   ccfg.log = n->log_;
   ccfg.interval = opts.checkpoint_interval;
   ccfg.keep = opts.checkpoints_kept;
@@ -278,17 +278,30 @@ result<dead_letter_list> node::dead_letters(size_t limit) {
   for (auto& p : partitions_) {
     self->request(p, std::chrono::seconds{30}, deadlist_atom::value, std::uint64_t{limit})
       .receive(
-        [&](dead_letter_list& some) {
-          for (auto& d : some)
-            if (all.size() < limit)
-              all.push_back(std::move(d));
-        },
+        [&](dead_letter_list& some) { std::move(some.begin(), some.end(), std::back_inserter(all)); },
         [](caf::error&) {});
   }
   std::sort(all.begin(), all.end(), [](const state::dead_letter& a, const state::dead_letter& b) {
     return a.time_ms < b.time_ms;
   });
+  if (all.size() > limit)
+    all.resize(limit);
   return all;
+}
+
+result<state::dead_letter> node::dead_letter(const std::string& id) {
+  auto parsed = parse_id(id, opts_.max_key_groups);
+  if (!parsed)
+    return parsed.err();
+  auto [kg, seq] = *parsed;
+  auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
+  caf::scoped_actor self{*sys_};
+  dead_letter_list found;
+  self->request(partitions_[p], std::chrono::seconds{30}, deadone_atom::value, kg, seq)
+    .receive([&](dead_letter_list& r) { found = std::move(r); }, [](caf::error&) {});
+  if (found.empty())
+    return error{errc::unknown, "unknown dead letter '" + id + "'"};
+  return std::move(found.front());
 }
 
 result<size_t> node::replay(const std::string& id) {

@@ -83,8 +83,13 @@ public:
   /// The durable egress topics (null when the module declares no egress).
   std::shared_ptr<state::egress_store> egress() const { return egress_; }
 
-  /// Dead letters of all partitions (at most `limit`).
+  /// Dead letters of all partitions, oldest first: at most `limit`, taken
+  /// from at most `limit` per partition in storage order.
   result<dead_letter_list> dead_letters(size_t limit = 1000);
+
+  /// Dead letter `id` ("<keygroup>-<seq>"), asked of its partition only.
+  /// errc::unknown when there is none (or the id is not one).
+  result<state::dead_letter> dead_letter(const std::string& id);
 
   /// Re-delivers dead letter `id` ("<keygroup>-<seq>") and removes it;
   /// returns the number of messages. errc::unknown for an unknown id,

@@ -140,11 +140,6 @@ void log(const state_ptr& st, const std::string& what) {
 /// Commits `wb`; false (and a log line) when the store refused it, in which
 /// case nothing of it was written.
 bool commit(const state_ptr& st, const state::write_batch& wb) {
-  // An empty batch still commits when sequence numbers were handed out (egress
-  // records take them without writing a key): the counter must be in every
-  // snapshot taken after them.
-  if (wb.empty() && !st->cfg.store->seq_dirty())
-    return true;
   if (auto s = st->cfg.store->commit(wb); !s) {
     log(st, "storage write failed: " + s.err().message);
     return false;
@@ -232,7 +227,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     it = st->live.emplace(env.target, std::move(le)).first;
   }
   auto& e = it->second;
-  st->cfg.stats->in(env.target.type.to_string());
+  st->cfg.stats->in(env.target.type);
   e.pending.push_back(env.inv);
   e.offsets.push_back(offset ? *offset : none_offset);
   st->stats.pending_invocations++;
@@ -444,11 +439,10 @@ void put_changes(const state_ptr& st, state::write_batch& wb, const address& a,
 void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   st->stats.invocations_completed += n;
   st->stats.pending_invocations -= std::min<std::uint64_t>(st->stats.pending_invocations, n);
+  release_held(st);
   auto it = st->live.find(a);
-  if (it == st->live.end()) {
-    release_held(st);
+  if (it == st->live.end())
     return;
-  }
   auto& e = it->second;
   for (std::uint32_t i = 0; i < n && !e.pending.empty(); ++i) {
     e.pending.pop_front();
@@ -460,7 +454,6 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   }
   e.last_active = mono_ms();
   release_deferred(st, e);
-  release_held(st);
 }
 
 void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
@@ -503,7 +496,7 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
     arm_timer(self, st, *earliest);
   note_latency(*st, fx.latency_ms);
   {
-    auto type = fx.source.type.to_string();
+    auto& type = fx.source.type;
     std::uint64_t local = 0;
     for (auto& env : out)
       local += st->owner_of(env.target) == st->cfg.id ? 1 : 0;
@@ -532,8 +525,8 @@ void on_failure(const state_ptr& st, failure& f) {
   auto n = static_cast<std::uint32_t>(f.invocations.size());
   note_latency(*st, f.latency_ms);
   st->stats.invocation_failures += n;
-  st->cfg.stats->failures(f.source.type.to_string(), n);
-  st->cfg.stats->latency(f.source.type.to_string(), f.latency_ms);
+  st->cfg.stats->failures(f.source.type, n);
+  st->cfg.stats->latency(f.source.type, f.latency_ms);
   if (auto it = st->live.find(f.source); it != st->live.end()) {
     invocation_record r;
     r.time_ms = wall_ms();
@@ -568,20 +561,18 @@ void sweep(caf::event_based_actor* self, const state_ptr& st) {
       --excess;
   }
   // Gauges, once a second: backlog and blocked addresses per function type.
-  std::map<std::string, std::pair<double, double>> per_type;
+  std::map<protocol::function_type, std::pair<double, double>> per_type;
   for (auto& [type, specs] : st->specs)
-    per_type[type.to_string()];
+    per_type[type];
   for (auto& [a, e] : st->live) {
-    auto& v = per_type[a.type.to_string()];
+    auto& v = per_type[a.type];
     if (e.pending.size() > 1)
       v.first += static_cast<double>(e.pending.size() - 1);
     if (e.max_batch != 0 && e.pending.size() > e.max_batch)
       v.second += 1;
   }
-  for (auto& [type, v] : per_type) {
-    st->cfg.stats->backlog(type, v.first);
-    st->cfg.stats->blocked(type, v.second);
-  }
+  for (auto& [type, v] : per_type)
+    st->cfg.stats->backlog(st->cfg.id, type, v.first, v.second);
   st->cfg.stats->passivated(stopped);
   st->cfg.stats->live_actors(st->cfg.id, static_cast<double>(st->live.size()));
   self->delayed_send(self, std::chrono::seconds{1}, sweep_atom::value);
@@ -783,6 +774,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         return {};
       }
       return std::move(*r);
+    },
+    [=](deadone_atom, std::uint16_t kg, std::uint64_t seq) -> dead_letter_list {
+      auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);
+      if (!d || !*d)
+        return {};
+      return {std::move(**d)};
     },
     [=](replay_atom, std::uint16_t kg, std::uint64_t seq) -> std::int64_t {
       auto d = st->cfg.store->find_dead_letter(key_group{kg}, seq);

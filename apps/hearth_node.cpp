@@ -17,10 +17,10 @@
 #include <caf/all.hpp>
 
 #include <csignal>
-#include <sys/resource.h>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sys/resource.h>
 #include <thread>
 
 using namespace hearth;
@@ -108,18 +108,18 @@ settings parse_settings(const std::vector<std::string>& sets) {
   return s;
 }
 
-} // namespace
-
 /// Raises the soft limit on open files to the hard one: a node holds one
 /// socket per function connection (up to the endpoints' pool_size) and per
 /// ingress connection, more than the usual soft limit of 1024.
-static void raise_open_files_limit() {
+void raise_open_files_limit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
 }
+
+} // namespace
 
 int main(int argc, char** argv) {
   raise_open_files_limit();
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
 
   io::curl_client_options copts;
   for (auto& ep : module->endpoints)
-    copts.max_host_connections = std::max<long>(copts.max_host_connections, ep.transport.pool_size);
+    copts.max_calls_in_flight = std::max<long>(copts.max_calls_in_flight, ep.transport.pool_size);
   std::shared_ptr<io::function_client> client = io::make_curl_client(copts);
 
   actors::node_options nopts;
@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<io::http_server> ingress_srv, egress_srv, admin_srv;
   std::string ready = "hearth-node ready";
+  auto info = std::make_shared<apps::node_info>();
+  info->version = HEARTH_VERSION;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
                    io::http_handler h, std::uint64_t max_body) {
     io::http_server_options o;
@@ -204,15 +206,15 @@ int main(int argc, char** argv) {
     slot = std::move(*srv);
     std::cerr << "hearth-node: " << name << " listening on " << bind << ":" << slot->port()
               << std::endl;
-    ready += std::string{" "} + name + "=" + bind + ":" + std::to_string(slot->port());
+    auto address = bind + ":" + std::to_string(slot->port());
+    info->set_port(name, address);
+    ready += std::string{" "} + name + "=" + address;
   };
   if (module->ingress)
     serve(ingress_srv, "ingress", module->ingress->port, apps::ingress_api(node), s.max_body_bytes);
   if (module->egress)
     serve(egress_srv, "egress", module->egress->port,
           apps::egress_api(*module->egress, node.egress()), 1 << 20);
-  auto info = std::make_shared<apps::node_info>();
-  info->version = HEARTH_VERSION;
   if (console_dir.empty()) {
     std::error_code ec;
     auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -222,10 +224,6 @@ int main(int argc, char** argv) {
   info->console_dir = console_dir;
   serve(admin_srv, "admin", static_cast<std::uint16_t>(admin_port), apps::admin_api(node, info),
         1 << 20);
-  for (auto& [name, srv] : {std::pair{"ingress", ingress_srv.get()}, std::pair{"egress", egress_srv.get()},
-                            std::pair{"admin", admin_srv.get()}})
-    if (srv)
-      info->ports[name] = bind + ":" + std::to_string(srv->port());
   std::cerr << "hearth-node: " << module->endpoints.size() << " endpoint(s), " << s.partitions
             << " partition(s), " << s.max_key_groups << " key groups, data in " << data_dir
             << ", restored checkpoint " << node.restored_checkpoint() << std::endl;

@@ -213,45 +213,17 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-/// Decodes %XX escapes and '+' (a space) of a query value.
-std::string url_decode(const std::string& in) {
-  auto hexval = [](char c) -> int {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexval(in[i + 1]) * 16 + hexval(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i] == '+' ? ' ' : in[i]);
-    }
-  }
-  return out;
+/// Query parameter `name` (the first one when repeated).
+std::optional<std::string> query_param(const io::http_request& req, const std::string& name) {
+  auto it = req.params.find(name);
+  return it == req.params.end() ? std::nullopt : std::optional<std::string>{it->second};
 }
 
-/// Query parameter `name` of a query string ("a=1&b=2"), url-decoded.
-std::optional<std::string> query_param(const std::string& query, const std::string& name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    auto amp = query.find('&', pos);
-    auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    auto eq = part.find('=');
-    if (url_decode(part.substr(0, eq)) == name)
-      return eq == std::string::npos ? std::string{} : url_decode(part.substr(eq + 1));
-    if (amp == std::string::npos)
-      break;
-    pos = amp + 1;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::uint64_t> number_param(const std::string& query, const std::string& name,
-                                          std::uint64_t def, std::uint64_t max, bool& bad) {
-  auto v = query_param(query, name);
+/// Query parameter `name` as a number in [0, max]: `def` when absent,
+/// nothing when it is not such a number.
+std::optional<std::uint64_t> number_param(const io::http_request& req, const std::string& name,
+                                          std::uint64_t def, std::uint64_t max) {
+  auto v = query_param(req, name);
   if (!v)
     return def;
   try {
@@ -261,7 +233,6 @@ std::optional<std::uint64_t> number_param(const std::string& query, const std::s
       return n;
   } catch (...) {
   }
-  bad = true;
   return std::nullopt;
 }
 
@@ -271,34 +242,30 @@ std::optional<std::uint64_t> number_param(const std::string& query, const std::s
 /// 200 with "applied", or 202 with "applied": false and the reason.
 io::http_response send_message(actors::node& n, const protocol::address& target,
                                const io::http_request& req, bool count_ingress) {
-  auto outcome = [&](const char* what) {
+  using actors::metrics;
+  auto outcome = [&](metrics::ingress_outcome what) {
     if (count_ingress)
       n.stats_registry().ingress(what);
   };
-  bool bad = false;
-  auto timeout = number_param(req.query, "timeout_ms", 10'000, 600'000, bad);
-  auto wait = query_param(req.query, "wait").value_or("false");
-  if (bad || (wait != "true" && wait != "false")) {
-    outcome("rejected");
+  auto timeout = number_param(req, "timeout_ms", 10'000, 600'000);
+  auto wait = query_param(req, "wait").value_or("false");
+  if (!timeout || (wait != "true" && wait != "false")) {
+    outcome(metrics::ingress_outcome::rejected);
     return io::json_error(400, "wait must be true or false and timeout_ms a number of "
                                "milliseconds up to 600000");
   }
-  auto type_name = io::ingress_type_name(req.content_type);
-  if (!type_name) {
-    outcome("rejected");
-    return io::json_error(400, type_name.err().message);
+  auto value = io::ingress_value(req.content_type, req.body);
+  if (!value) {
+    outcome(metrics::ingress_outcome::rejected);
+    return io::json_error(400, value.err().message);
   }
-  // A body without a vnd typename is text: it becomes a proper
-  // io.statefun.types/string value, which every SDK's asString() reads.
-  // With an explicit typename the bytes pass through untouched.
-  auto value = req.content_type.rfind("application/vnd.", 0) == 0
-                 ? protocol::typed_value{*type_name, true, req.body}
-                 : protocol::make_string(req.body);
   std::optional<std::chrono::milliseconds> wait_for;
   if (wait == "true")
     wait_for = std::chrono::milliseconds{*timeout};
-  auto d = n.deliver(target, std::move(value), req.header("Idempotency-Key"), wait_for);
-  outcome(!d ? "rejected" : d->duplicate ? "duplicate" : "accepted");
+  auto d = n.deliver(target, std::move(*value), req.header("Idempotency-Key"), wait_for);
+  outcome(!d              ? metrics::ingress_outcome::rejected
+          : d->duplicate ? metrics::ingress_outcome::duplicate
+                         : metrics::ingress_outcome::accepted);
   if (!d)
     return io::json_error(status_of(d.err().code), d.err().message);
   json out{{"status", d->duplicate ? "duplicate" : "accepted"}, {"offset", d->offset}};
@@ -316,15 +283,15 @@ io::http_response send_message(actors::node& n, const protocol::address& target,
 
 io::http_handler ingress_api(actors::node& n) {
   return [&n](const io::http_request& req) {
-    if (req.method != "PUT" && req.method != "POST") {
-      n.stats_registry().ingress("rejected");
-      return io::json_error(405, "use PUT or POST /<namespace>/<type>/<id>");
-    }
+    auto reject = [&n](int status, const std::string& why) {
+      n.stats_registry().ingress(actors::metrics::ingress_outcome::rejected);
+      return io::json_error(status, why);
+    };
+    if (req.method != "PUT" && req.method != "POST")
+      return reject(405, "use PUT or POST /<namespace>/<type>/<id>");
     auto target = io::parse_ingress_path(req.path);
-    if (!target) {
-      n.stats_registry().ingress("rejected");
-      return io::json_error(400, target.err().message);
-    }
+    if (!target)
+      return reject(400, target.err().message);
     return send_message(n, *target, req, true);
   };
 }
@@ -350,16 +317,19 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
   return [&n, info](const io::http_request& req) {
     static const std::string dl = "/dead-letters", act = "/actors", cps = "/checkpoints";
     const auto& path = req.path;
-    const auto& query = req.query;
     auto bad_param = [](const std::string& what) { return io::json_error(400, what); };
+    auto counters = [](const actors::partition_stats& s) {
+      return json{{"live_addresses", s.live_addresses},
+                  {"pending_invocations", s.pending_invocations},
+                  {"invocations_completed", s.invocations_completed},
+                  {"dead_letters_written", s.dead_letters_written}};
+    };
     if (path == "/health" && req.method == "GET") {
       json parts = json::array();
-      for (auto& s : n.stats())
-        parts.push_back({{"partition", s.partition},
-                         {"live_addresses", s.live_addresses},
-                         {"pending_invocations", s.pending_invocations},
-                         {"invocations_completed", s.invocations_completed},
-                         {"dead_letters_written", s.dead_letters_written}});
+      for (auto& s : n.stats()) {
+        parts.push_back(counters(s));
+        parts.back()["partition"] = s.partition;
+      }
       return io::json_ok(dump(json{{"status", "ok"}, {"partitions", parts}}));
     }
     if (path == "/metrics" && req.method == "GET")
@@ -368,25 +338,18 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
     if (path == "/status" && req.method == "GET") {
       auto& o = n.options();
       json parts = json::array();
-      json totals{{"live_addresses", 0}, {"pending_invocations", 0}, {"invocations_completed", 0},
-                  {"dead_letters_written", 0}};
-      for (auto& s : n.stats()) {
-        parts.push_back({{"partition", s.partition},
-                         {"key_groups",
-                          {protocol::first_key_group(s.partition, o.max_key_groups, o.partitions),
-                           protocol::first_key_group(s.partition + 1, o.max_key_groups,
-                                                     o.partitions)}},
-                         {"live_addresses", s.live_addresses},
-                         {"pending_invocations", s.pending_invocations},
-                         {"invocations_completed", s.invocations_completed},
-                         {"dead_letters_written", s.dead_letters_written}});
-        for (auto* k : {"live_addresses", "pending_invocations", "invocations_completed",
-                        "dead_letters_written"})
-          totals[k] = totals[k].get<std::uint64_t>() + parts.back()[k].get<std::uint64_t>();
-      }
+      json totals = counters({});
       std::vector<std::uint32_t> lat;
       std::uint64_t failures = 0;
       for (auto& s : n.stats()) {
+        auto part = counters(s);
+        for (auto& [k, v] : part.items())
+          totals[k] = totals[k].get<std::uint64_t>() + v.get<std::uint64_t>();
+        part["partition"] = s.partition;
+        part["key_groups"] = {
+          protocol::first_key_group(s.partition, o.max_key_groups, o.partitions),
+          protocol::first_key_group(s.partition + 1, o.max_key_groups, o.partitions)};
+        parts.push_back(std::move(part));
         lat.insert(lat.end(), s.latencies_ms.begin(), s.latencies_ms.end());
         failures += s.invocation_failures;
       }
@@ -402,7 +365,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - info->started)
                         .count()},
-        {"ports", info->ports},
+        {"ports", info->ports()},
         {"max_key_groups", o.max_key_groups},
         {"partitions", parts},
         {"counters", totals},
@@ -432,14 +395,13 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       return io::json_ok(dump(json{{"endpoints", eps}, {"types", list}}));
     }
     if (path == act && req.method == "GET") {
-      bool bad = false;
-      auto offset = number_param(query, "offset", 0, 1ull << 40, bad);
-      auto limit = number_param(query, "limit", 100, 1000, bad);
-      if (bad)
+      auto offset = number_param(req, "offset", 0, 1ull << 40);
+      auto limit = number_param(req, "limit", 100, 1000);
+      if (!offset || !limit)
         return bad_param("offset must be a number and limit a number up to 1000");
       actors::actor_query q;
-      q.type = query_param(query, "type").value_or("");
-      q.prefix = query_param(query, "prefix").value_or("");
+      q.type = query_param(req, "type").value_or("");
+      q.prefix = query_param(req, "prefix").value_or("");
       if (!q.type.empty() && q.type.find('/') == std::string::npos)
         return bad_param("type must be <namespace>/<name>");
       auto [total, page] = n.actors(q, *offset, *limit);
@@ -496,12 +458,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         return io::json_ok(dump(json{{"deleted", rest}}));
       }
       if (req.method == "GET" && rest.find('/') == std::string::npos) {
-        auto all = n.dead_letters(100'000);
-        if (all)
-          for (auto& d : *all)
-            if (actors::node::dead_letter_id(d) == rest)
-              return io::json_ok(dump(to_json(d)));
-        return io::json_error(404, "unknown dead letter '" + rest + "'");
+        auto d = n.dead_letter(rest);
+        if (!d)
+          return io::json_error(status_of(d.err().code), d.err().message);
+        return io::json_ok(dump(to_json(*d)));
       }
     }
     if (path == cps && req.method == "GET") {

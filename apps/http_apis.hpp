@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -28,8 +29,22 @@ io::http_handler egress_api(const io::playground_egress_spec& spec,
 struct node_info {
   std::string version;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::map<std::string, std::string> ports; // "ingress" -> "127.0.0.1:8090", ...
-  std::string console_dir;                   // the web console's files; empty: none
+  std::string console_dir; // the web console's files; empty: none
+
+  /// The servers' addresses, "ingress" -> "127.0.0.1:8090", ...: set as each
+  /// server starts, read by the admin API meanwhile (so under a lock).
+  void set_port(const std::string& server, const std::string& address) {
+    std::lock_guard<std::mutex> g{mtx_};
+    ports_[server] = address;
+  }
+  std::map<std::string, std::string> ports() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return ports_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, std::string> ports_;
 };
 
 /// The admin API (docs/admin-api.md): status, functions, actors, one address,

@@ -96,15 +96,13 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-function rssBytes(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+/// A size field of /proc/<pid>/status (VmRSS: now, VmHWM: peak), in bytes.
+function statusBytes(pid, field) {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
-
-function peakRssBytes(pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
+const rssBytes = (pid) => statusBytes(pid, 'VmRSS');
+const peakRssBytes = (pid) => statusBytes(pid, 'VmHWM');
 
 function duBytes(dir) {
   try {
@@ -121,18 +119,6 @@ function get(url) {
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode, body }));
     }).on('error', reject);
-  });
-}
-
-function send(url, method, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
-      let out = '';
-      res.on('data', (d) => (out += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: out }));
-    });
-    req.on('error', reject);
-    req.end(body);
   });
 }
 

@@ -1,8 +1,9 @@
 // hearth-bench-counter: the smallest StateFun remote function there is, for
 // measuring the runtime without an SDK in the way. Serves `bench/counter`
-// (any namespace/type, in fact) on POST /: every invocation adds 1 to the int
-// state `count`, and the batch answers one MODIFY of it. A batch without the
-// state attached gets the missing-state handshake, as with any SDK.
+// (any namespace/type, in fact) on POST / with the runtime's own
+// io::http_server: every invocation adds 1 to the int state `count`, and the
+// batch answers one MODIFY of it. A batch without the state attached gets the
+// missing-state handshake, as with any SDK.
 //
 //   hearth-bench-counter [--port 0] [--threads 1100]
 //   hearth-bench-counter --write-request FILE
@@ -12,18 +13,16 @@
 // load generator to replay against an endpoint, and exits.
 // Prints "listening <port>" on stdout once bound; stops on SIGTERM/SIGINT.
 
+#include "io/http_server.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/primitives.hpp"
 
 #include <CLI/CLI.hpp>
-#include <httplib.h>
 
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <thread>
 
 using namespace hearth;
 
@@ -78,44 +77,32 @@ int main(int argc, char** argv) {
     return out.good() ? 0 : 1;
   }
 
-  // Signals are taken by a thread of their own (sigwait), not a handler.
+  // Signals are waited for (sigwait), not handled.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  httplib::Server svr;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_tcp_nodelay(true);
-  svr.set_keep_alive_max_count(1u << 30);
-  svr.set_keep_alive_timeout(5);
-  int listen_fd = -1; // cpp-httplib listens with a backlog of 5: widened below
-  svr.set_socket_options([&listen_fd](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listen_fd = sock;
-  });
-  svr.Post(".*", [](const httplib::Request& req, httplib::Response& res) {
+  io::http_server_options opts;
+  opts.port = static_cast<std::uint16_t>(port);
+  opts.threads = threads;
+  opts.name = "hearth-bench-counter";
+  auto server = io::start_http_server(opts, [](const io::http_request& req) {
+    if (req.method != "POST")
+      return io::http_response{405, "text/plain", "use POST"};
     int status = 200;
     auto out = answer(req.body, status);
-    res.status = status;
-    res.set_content(out, status == 200 ? "application/octet-stream" : "text/plain");
+    return io::http_response{status, status == 200 ? "application/octet-stream" : "text/plain",
+                             std::move(out)};
   });
-  int bound = port == 0 ? svr.bind_to_any_port("127.0.0.1")
-                        : (svr.bind_to_port("127.0.0.1", port) ? port : -1);
-  if (bound <= 0) {
-    std::cerr << "hearth-bench-counter: cannot listen on 127.0.0.1:" << port << "\n";
+  if (!server) {
+    std::cerr << "hearth-bench-counter: " << server.err().message << "\n";
     return 1;
   }
-  if (listen_fd >= 0)
-    ::listen(listen_fd, SOMAXCONN);
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    svr.stop();
-  });
-  stopper.detach();
-  std::cout << "listening " << bound << std::endl;
-  svr.listen_after_bind();
+  std::cout << "listening " << (*server)->port() << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  (*server)->stop();
   return 0;
 }

@@ -56,7 +56,7 @@ public:
     // limit, and transfers pending on it can stall for good. The client bounds
     // its calls in flight itself (start_queued), and the cache evicts the
     // oldest connection when it is full.
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_host_connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_calls_in_flight);
     thread_ = std::thread([this] { run(); });
   }
 
@@ -141,9 +141,9 @@ private:
     queued_.clear();
   }
 
-  /// Starts queued calls while fewer than max_host_connections are in flight.
+  /// Starts queued calls while fewer than max_calls_in_flight are in flight.
   void start_queued() {
-    while (!queued_.empty() && static_cast<long>(active_.size()) < opts_.max_host_connections) {
+    while (!queued_.empty() && static_cast<long>(active_.size()) < opts_.max_calls_in_flight) {
       auto t = std::move(queued_.front());
       queued_.pop_front();
       start(std::move(t));

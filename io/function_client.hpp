@@ -52,7 +52,7 @@ struct curl_client_options {
   /// Largest number of calls in flight, hence of open connections (the
   /// endpoints' largest pool_size). Further calls wait in the client's own
   /// queue, in order, never inside libcurl.
-  long max_host_connections = 1024;
+  long max_calls_in_flight = 1024;
   /// Cap on one backoff wait.
   std::chrono::milliseconds max_backoff{1000};
 };

@@ -31,19 +31,22 @@ public:
     server_.set_tcp_nodelay(true);
     server_.set_keep_alive_timeout(1);
     server_.set_keep_alive_max_count(1u << 30); // a busy client keeps its connection
-    // cpp-httplib listens with a backlog of 5: a burst of new connections
-    // would have its SYNs dropped and retried a second later. Remember the
-    // listening socket to widen the backlog once it listens (bind()).
+    // The listening socket: SO_REUSEADDR only (a restart can bind while old
+    // connections linger in TIME_WAIT; cpp-httplib's default SO_REUSEPORT
+    // would let a second process bind the same port and take half of its
+    // connections). cpp-httplib listens with a backlog of 5, so a burst of new
+    // connections would have SYNs dropped and retried a second later: bind()
+    // widens it.
     server_.set_socket_options([this](socket_t sock) {
-      httplib::default_socket_options(sock);
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
       listen_fd_ = sock;
     });
     auto serve = [this](const httplib::Request& req, httplib::Response& res) {
       http_request r;
       r.method = req.method;
       r.path = req.path;
-      if (auto q = req.target.find('?'); q != std::string::npos)
-        r.query = req.target.substr(q + 1);
+      r.params = req.params;
       r.content_type = req.get_header_value("Content-Type");
       r.body = req.body;
       r.header = [&req](const std::string& name) { return req.get_header_value(name.c_str()); };

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,7 +18,7 @@ namespace hearth::io {
 struct http_request {
   std::string method;
   std::string path;          // decoded path, without the query
-  std::string query;         // the raw query string (after '?'), empty when none
+  std::multimap<std::string, std::string> params; // query parameters, decoded
   std::string content_type;  // empty when absent
   std::string body;
   std::function<std::string(const std::string&)> header; // header lookup, "" when absent

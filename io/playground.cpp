@@ -1,5 +1,7 @@
 #include "io/playground.hpp"
 
+#include "protocol/primitives.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace hearth::io {
@@ -47,10 +49,10 @@ result<protocol::address> parse_ingress_path(const std::string& path) {
   return protocol::address{{parts[0], parts[1]}, parts[2]};
 }
 
-result<std::string> ingress_type_name(const std::string& content_type) {
+result<protocol::typed_value> ingress_value(const std::string& content_type, std::string body) {
   static const std::string vnd = "application/vnd.";
   if (content_type.rfind(vnd, 0) != 0)
-    return std::string{"io.statefun.types/string"};
+    return protocol::make_string(std::move(body));
   if (!valid_utf8(content_type))
     return error{errc::malformed, "Content-Type is not valid UTF-8"};
   auto t = content_type.substr(vnd.size());
@@ -63,7 +65,7 @@ result<std::string> ingress_type_name(const std::string& content_type) {
       || t.find('/', slash + 1) != std::string::npos)
     return error{errc::malformed, "Content-Type typename '" + t
                                     + "' must be '<namespace>/<name>'"};
-  return t;
+  return protocol::typed_value{std::move(t), true, std::move(body)};
 }
 
 result<egress_record> decode_egress_record(const protocol::typed_value& v) {

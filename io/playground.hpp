@@ -20,10 +20,12 @@ namespace hearth::io {
 /// `/<namespace>/<type>/<id>` to an address. errc::malformed names the problem.
 result<protocol::address> parse_ingress_path(const std::string& path);
 
-/// The typename of an ingress body: `application/vnd.<typename>`, otherwise
-/// io.statefun.types/string. errc::malformed when the vnd typename is not
-/// `<namespace>/<name>`.
-result<std::string> ingress_type_name(const std::string& content_type);
+/// The message an ingress body carries. With `Content-Type:
+/// application/vnd.<typename>` the body bytes pass through untouched under
+/// that typename; any other body is text and becomes a proper
+/// io.statefun.types/string value, which every SDK's asString() reads.
+/// errc::malformed when the vnd typename is not `<namespace>/<name>`.
+result<protocol::typed_value> ingress_value(const std::string& content_type, std::string body);
 
 /// A record of the playground egress.
 struct egress_record {

@@ -2,7 +2,6 @@
 #include "state/file_util.hpp"
 
 #include <nlohmann/json.hpp>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,23 +27,6 @@ constexpr char frame_header = 'H', frame_put = 'P', frame_del = 'D', frame_pendi
                frame_logged = 'L', frame_egress = 'E', frame_end = 'Z';
 
 
-
-
-void put_str(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
-
-bool take_str(std::string_view& in, std::string& out) {
-  if (in.size() < 4)
-    return false;
-  auto n = get_u32(in);
-  if (in.size() - 4 < n)
-    return false;
-  out.assign(in.substr(4, n));
-  in.remove_prefix(4 + n);
-  return true;
-}
 
 
 /// Buffered writer of checksummed frames: u32 length, u32 crc32, payload.

@@ -60,7 +60,6 @@ public:
   /// Uses (and creates) directory `dir`.
   static result<checkpoint_files> open(const std::string& dir);
 
-  const std::string& dir() const { return dir_; }
 
   /// The file name of partition `p`'s part of checkpoint `id`.
   static std::string part_name(std::uint64_t id, std::uint32_t p, bool full);

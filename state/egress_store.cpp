@@ -1,9 +1,9 @@
 #include "state/egress_store.hpp"
 
+#include "state/file_util.hpp"
 #include "state/lmdb_util.hpp"
 
 #include <algorithm>
-#include <filesystem>
 
 namespace hearth::state {
 
@@ -22,16 +22,13 @@ namespace {
 //   'N'                          -> u64 next record number
 std::string topic_prefix(const std::string& topic) {
   std::string k{"R"};
-  auto n = static_cast<std::uint32_t>(topic.size());
-  for (int s = 24; s >= 0; s -= 8)
-    k.push_back(static_cast<char>((n >> s) & 0xff));
-  return k + topic;
+  detail::put_str(k, topic);
+  return k;
 }
 
 std::string marker_key(std::uint32_t p) {
   std::string k{"M"};
-  for (int s = 24; s >= 0; s -= 8)
-    k.push_back(static_cast<char>((p >> s) & 0xff));
+  detail::put_u32(k, p);
   return k;
 }
 

@@ -21,6 +21,22 @@ std::uint32_t get_u32(std::string_view in) {
   return v;
 }
 
+void put_str(std::string& out, std::string_view s) {
+  put_u32(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+bool take_str(std::string_view& in, std::string& out) {
+  if (in.size() < 4)
+    return false;
+  auto n = get_u32(in);
+  if (in.size() - 4 < n)
+    return false;
+  out.assign(in.substr(4, n));
+  in.remove_prefix(4 + n);
+  return true;
+}
+
 std::uint32_t checksum(std::string_view data) {
   return static_cast<std::uint32_t>(
     crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));

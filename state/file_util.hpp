@@ -1,7 +1,8 @@
 #pragma once
 
-// Helpers shared by state/'s file formats (ingress log, checkpoint files):
-// big-endian u32, crc32, POSIX errors, directory fsync. Private to state/.
+// Helpers shared by state/'s formats (ingress log, checkpoint files, store
+// keys and values, egress keys): big-endian u32, length-prefixed strings,
+// crc32, POSIX errors, directory fsync. Private to state/.
 
 #include "protocol/result.hpp"
 
@@ -13,6 +14,12 @@ namespace hearth::state::detail {
 
 void put_u32(std::string& out, std::uint32_t v);
 std::uint32_t get_u32(std::string_view in); // precondition: in.size() >= 4
+
+/// A string as u32 length + bytes.
+void put_str(std::string& out, std::string_view s);
+/// Takes a put_str string off the front of `in`; false (and `in` unchanged)
+/// when `in` is too short.
+bool take_str(std::string_view& in, std::string& out);
 
 /// zlib's crc32 of `data`.
 std::uint32_t checksum(std::string_view data);

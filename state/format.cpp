@@ -4,6 +4,7 @@
 
 namespace hearth::state {
 
+using detail::put_str;
 using detail::put_u32;
 
 using protocol::address;
@@ -29,11 +30,6 @@ std::uint64_t get_u64(std::string_view in) {
 }
 
 namespace {
-
-void put_str(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
 
 void put_addr(std::string& out, const address& a) {
   put_str(out, a.type.ns);
@@ -67,9 +63,7 @@ struct reader {
   std::uint32_t u32() {
     if (!need(4))
       return 0;
-    std::uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i)
-      v = (v << 8) | static_cast<unsigned char>(in[i]);
+    auto v = detail::get_u32(in);
     in.remove_prefix(4);
     return v;
   }
@@ -81,11 +75,9 @@ struct reader {
     return v;
   }
   std::string str() {
-    auto n = u32();
-    if (!need(n))
-      return {};
-    std::string s{in.substr(0, n)};
-    in.remove_prefix(n);
+    std::string s;
+    if (!bad && !detail::take_str(in, s))
+      bad = true;
     return s;
   }
   address addr() {

@@ -4,7 +4,6 @@
 #include "state/format.hpp"
 #include "state/lmdb_util.hpp"
 
-#include <zlib.h>
 
 #include <algorithm>
 #include <map>
@@ -31,11 +30,6 @@ constexpr std::uint32_t max_record_bytes = 1u << 30;
 
 
 
-void put_str(std::string& out, const std::string& s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out += s;
-}
-
 
 std::string encode_payload(const ingress_record& r) {
   std::string p;
@@ -60,16 +54,7 @@ bool decode_payload(std::string_view p, ingress_record& r) {
     p.remove_prefix(n);
     return v;
   };
-  auto str = [&](std::string& out) {
-    auto n = take(4);
-    if (!n)
-      return false;
-    auto s = take(get_u32(*n));
-    if (!s)
-      return false;
-    out.assign(*s);
-    return true;
-  };
+  auto str = [&p](std::string& out) { return take_str(p, out); };
   auto v = take(1);
   if (!v || static_cast<std::uint8_t>((*v)[0]) != record_version)
     return false;
@@ -326,18 +311,26 @@ struct ingress_writer::key_index {
       mdb_env_close(env);
   }
 
+  using offsets = std::vector<std::optional<std::uint64_t>>;
 
-  result<std::optional<std::uint64_t>> find(const std::string& key, std::int64_t oldest_ms) {
+  /// The offsets of `keys` (empty ones skipped) accepted at or after
+  /// `oldest_ms`, in one read transaction; nothing for unknown keys.
+  result<offsets> find(const std::vector<std::string_view>& keys, std::int64_t oldest_ms) {
+    offsets out(keys.size());
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0)
-      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
-    auto k = "K" + key;
-    MDB_val mk = val(k), mv;
-    std::optional<std::uint64_t> out;
-    if (mdb_get(txn, dbi, &mk, &mv) == 0 && mv.mv_size == 16) {
-      std::string_view v{static_cast<const char*>(mv.mv_data), 16};
-      if (static_cast<std::int64_t>(get_u64(v.substr(8))) >= oldest_ms)
-        out = get_u64(v);
+      return lmdb_error("key index", rc);
+    std::string k;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].empty())
+        continue;
+      k.assign("K").append(keys[i]);
+      MDB_val mk = val(k), mv;
+      if (mdb_get(txn, dbi, &mk, &mv) == 0 && mv.mv_size == 16) {
+        auto v = view(mv);
+        if (static_cast<std::int64_t>(get_u64(v.substr(8))) >= oldest_ms)
+          out[i] = get_u64(v);
+      }
     }
     mdb_txn_abort(txn);
     return out;
@@ -349,7 +342,7 @@ struct ingress_writer::key_index {
              std::int64_t oldest_ms) {
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
-      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+      return lmdb_error("key index", rc);
     int rc = expire(txn, oldest_ms);
     for (auto& r : records) {
       if (rc != 0)
@@ -374,10 +367,10 @@ struct ingress_writer::key_index {
     }
     if (rc != 0) {
       mdb_txn_abort(txn);
-      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+      return lmdb_error("key index", rc);
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
-      return error{errc::io, std::string{"key index: "} + mdb_strerror(rc)};
+      return lmdb_error("key index", rc);
     return ok();
   }
 
@@ -417,7 +410,7 @@ struct ingress_writer::key_index {
     MDB_val k = val("W"), v;
     std::uint64_t w = 0;
     if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size == 8)
-      w = get_u64({static_cast<const char*>(v.mv_data), 8});
+      w = get_u64(view(v));
     mdb_txn_abort(txn);
     return w;
   }
@@ -486,7 +479,7 @@ status ingress_writer::trim(std::uint64_t before) {
   // loss the index is re-built only from records still in the log.
   if (keys_)
     if (int rc = mdb_env_sync(keys_->env, 1); rc != 0)
-      return error{errc::io, std::string{"key index sync: "} + mdb_strerror(rc)};
+      return lmdb_error("key index sync", rc);
   std::lock_guard<std::mutex> guard{log_mtx_};
   return log_->trim(before);
 }
@@ -533,12 +526,20 @@ void ingress_writer::run() {
     std::map<std::string, size_t> first_in_group;
     std::vector<ingress_record> records;
     std::vector<size_t> slot; // group index of each logged record
+    result<key_index::offsets> indexed = key_index::offsets{};
+    if (keys_) {
+      std::vector<std::string_view> keys;
+      for (auto& [rec, promise] : group)
+        keys.push_back(rec.idempotency_key);
+      indexed = keys_->find(keys, oldest);
+      if (!indexed) // treated as not indexed: the record is logged again
+        std::fprintf(stderr, "hearth-node: %s\n", indexed.err().message.c_str());
+    }
     for (size_t i = 0; i < group.size(); ++i) {
       auto& key = group[i].first.idempotency_key;
       if (keys_ && !key.empty()) {
-        auto found = keys_->find(key, oldest);
-        if (found && *found) {
-          outcome[i] = accepted{**found, true};
+        if (indexed && (*indexed)[i]) {
+          outcome[i] = accepted{*(*indexed)[i], true};
           continue;
         }
         if (auto it = first_in_group.find(key); it != first_in_group.end())

@@ -5,10 +5,6 @@
 
 #include "protocol/codec.hpp"
 
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <functional>
 
 namespace hearth::state {
@@ -88,6 +84,25 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+/// Visits every (key, value) starting with `prefix` (all of them when it is
+/// empty), in key order, until `fn` returns false. An LMDB error code, or 0.
+int scan(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
+         const std::function<bool(std::string_view, std::string_view)>& fn) {
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(txn, dbi, &cur); rc != 0)
+    return rc;
+  MDB_val k = val(prefix), v;
+  int rc = mdb_cursor_get(cur, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == 0) {
+    auto key = view(k);
+    if (!starts_with(key, prefix) || !fn(key, view(v)))
+      break;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 } // namespace
 
 struct store::impl {
@@ -110,31 +125,12 @@ struct store::impl {
     return r;
   }
 
-  /// Visits every (key, value) with `prefix`, starting at `from` (>= prefix),
-  /// until `fn` returns false.
-  int scan(MDB_txn* txn, std::string_view prefix, std::string_view from,
-           const std::function<bool(std::string_view, std::string_view)>& fn) {
-    MDB_cursor* cur = nullptr;
-    if (int rc = mdb_cursor_open(txn, dbi, &cur); rc != 0)
-      return rc;
-    MDB_val k = val(from), v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-      auto key = view(k);
-      if (!starts_with(key, prefix) || !fn(key, view(v)))
-        break;
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-  }
-
   /// Visits the records with `prefix` in key order: `fn(key, value)` says
   /// whether to go on, or fails, which stops the visit with that error.
   template <class F>
   status visit(MDB_txn* txn, std::string_view prefix, const char* what, F fn) {
     std::optional<error> failed;
-    int rc = scan(txn, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    int rc = scan(txn, dbi, prefix, [&](std::string_view k, std::string_view v) {
       result<bool> r = fn(k, v);
       if (!r)
         failed = r.err();
@@ -185,6 +181,8 @@ result<std::unique_ptr<store>> store::open(const std::string& dir, store_options
 }
 
 status store::commit(const write_batch& batch) {
+  if (batch.empty() && seq_ == persisted_seq_)
+    return ok();
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn); rc != 0)
     return lmdb_error("begin write", rc);
@@ -230,15 +228,7 @@ snapshot::snapshot(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 snapshot::~snapshot() = default;
 
 status snapshot::for_each(const std::function<bool(std::string_view, std::string_view)>& fn) {
-  MDB_cursor* cur = nullptr;
-  if (int rc = mdb_cursor_open(impl_->txn, impl_->dbi, &cur); rc != 0)
-    return lmdb_error("cursor", rc);
-  MDB_val k, v;
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == 0 && fn(view(k), view(v)))
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND)
+  if (int rc = scan(impl_->txn, impl_->dbi, {}, fn); rc != 0)
     return lmdb_error("scan", rc);
   return ok();
 }
@@ -314,14 +304,7 @@ result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> sto
                           [&](std::string_view k, std::string_view v) -> result<bool> {
       // key: specs | u32 len | ns | u32 len | name
       auto rest = k.substr(1);
-      auto take = [&](std::string& out_s) {
-        if (rest.size() < 4 || rest.size() - 4 < detail::get_u32(rest))
-          return false;
-        auto n = detail::get_u32(rest);
-        out_s.assign(rest.substr(4, n));
-        rest.remove_prefix(4 + n);
-        return true;
-      };
+      auto take = [&rest](std::string& out_s) { return detail::take_str(rest, out_s); };
       protocol::function_type t;
       auto specs = protocol::decode_specs(v);
       if (!take(t.ns) || !take(t.name) || !specs)

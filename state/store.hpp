@@ -101,8 +101,11 @@ public:
   /// directory holds another format version.
   static result<std::unique_ptr<store>> open(const std::string& dir, store_options opts = {});
 
-  /// Commits all writes of `batch` in one transaction. Fails with errc::io
-  /// (MDB_MAP_FULL and disk errors name the cause); nothing is written then.
+  /// Commits all writes of `batch` in one transaction, with the sequence
+  /// counter (so a snapshot never holds an older counter than the numbers
+  /// already in use). An empty batch with no number handed out since the last
+  /// commit writes nothing. Fails with errc::io (MDB_MAP_FULL and disk errors
+  /// name the cause); nothing is written then.
   status commit(const write_batch& batch);
 
   /// Flushes committed writes to disk (fsync).
@@ -123,11 +126,6 @@ public:
   /// A fresh sequence number for delayed messages, dead letters and inbox
   /// entries. Numbers are unique within this store across restarts.
   std::uint64_t next_seq() { return ++seq_; }
-
-  /// True when sequence numbers were handed out since the last commit: a
-  /// commit (even of an empty batch) must follow, or a snapshot would hold an
-  /// older counter than the numbers already in use.
-  bool seq_dirty() const { return seq_ != persisted_seq_; }
 
   /// All registered specs, per function type.
   result<std::map<protocol::function_type, std::vector<protocol::state_spec>>> load_specs();

@@ -1,5 +1,6 @@
 #include "io/module.hpp"
 #include "io/playground.hpp"
+#include "protocol/primitives.hpp"
 
 #include <doctest/doctest.h>
 
@@ -114,10 +115,12 @@ TEST_CASE("playground ingress paths and content types") {
   CHECK(!parse_ingress_path("/com.example/cart"));
   CHECK(!parse_ingress_path("/a/b/c/d"));
   CHECK(!parse_ingress_path("/a//c"));
-  CHECK(*ingress_type_name("") == "io.statefun.types/string");
-  CHECK(*ingress_type_name("text/plain") == "io.statefun.types/string");
-  CHECK(*ingress_type_name("application/vnd.com.example/AddToCart") == "com.example/AddToCart");
-  CHECK(!ingress_type_name("application/vnd.noslash"));
+  CHECK(*ingress_value("", "hi") == protocol::make_string("hi"));
+  CHECK(*ingress_value("text/plain; charset=utf-8", "hi") == protocol::make_string("hi"));
+  auto typed = ingress_value("application/vnd.com.example/AddToCart", "\x01raw");
+  REQUIRE(typed);
+  CHECK(*typed == protocol::typed_value{"com.example/AddToCart", true, "\x01raw"});
+  CHECK(!ingress_value("application/vnd.noslash", "x"));
 }
 
 TEST_CASE("egress records are decoded from their JSON") {
@@ -148,5 +151,5 @@ TEST_CASE("ingress paths and typenames must be valid UTF-8") {
   CHECK(!parse_ingress_path("/ns/type/\xff"));
   CHECK(!parse_ingress_path("/ns/type/\xc3"));
   CHECK(!parse_ingress_path("/ns/type/\xe2\x82"));
-  CHECK(!ingress_type_name("application/vnd.a/\xc3("));
+  CHECK(!ingress_value("application/vnd.a/\xc3(", "x"));
 }
