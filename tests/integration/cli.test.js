@@ -7,6 +7,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
+const { StateFun } = require('apache-flink-statefun');
 const h = require('./harness');
 const { startTestFunctions } = require('../functions/servers');
 
@@ -19,7 +20,7 @@ before(async () => {
   fns = await startTestFunctions();
   node = await h.startNode({
     module: h.testModule({ port: fns.port, call: '2s' }),
-    args: ['--set', 'checkpoint.interval=200ms'],
+    args: ['--set', 'checkpoint.interval=200ms', '--set', 'partitions=2'],
   });
 });
 
@@ -71,14 +72,27 @@ test('state shows the decoded value; actors lists the address', { timeout: 12000
 test('--int sends an io.statefun.types/int value', { timeout: 120000 }, async () => {
   const r = await hearth('send', 'test/inspector', 'i1', '--int', '42', '--wait');
   assert.equal(r.code, 0, r.stderr);
-  const seen = fns.records.inspector || {};
-  assert.ok(JSON.stringify(seen).includes('io.statefun.types/int'), JSON.stringify(seen).slice(0, 400));
+  const [got] = fns.records.inspector.received.i1 || [];
+  assert.ok(got, 'test/inspector:i1 received nothing');
+  assert.equal(got.typename, 'io.statefun.types/int');
+  const bytes = Buffer.from(got.base64, 'base64');
+  assert.equal(StateFun.intType().deserialize(bytes), 42);
 });
 
 test('status, functions and checkpoints answer', { timeout: 120000 }, async () => {
   const s = await hearthJson('status');
   assert.equal(typeof s.version, 'string');
-  assert.ok(s.partitions.length >= 1);
+  assert.deepEqual(s.partitions.map((p) => p.partition), [0, 1]);
+  const completed = s.partitions.reduce((n, p) => n + p.invocations_completed, 0);
+  assert.equal(s.counters.invocations_completed, completed);
+  assert.ok(completed >= 3, `invocations completed so far: ${completed}`);
+  assert.ok(s.latency_ms.count >= 1, JSON.stringify(s.latency_ms));
+  // The human-readable forms too.
+  for (const args of [['status'], ['functions'], ['checkpoints']]) {
+    const r = await hearth(...args);
+    assert.equal(r.code, 0, `hearth ${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stdout.trim().length > 0, `hearth ${args.join(' ')} printed nothing`);
+  }
   const f = await hearthJson('functions');
   assert.equal(f.endpoints[0].functions, 'test/*');
   const c = await hearthJson('checkpoints', 'trigger');

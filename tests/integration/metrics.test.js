@@ -14,11 +14,12 @@ before(async () => {
   fns = await startTestFunctions({ counterEgressTopic: 'counts' });
   node = await h.startNode({
     module: h.testModule({ port: fns.port, call: '1s', egressTopics: ['counts'] }),
-    args: ['--set', 'checkpoint.interval=200ms'],
+    args: ['--set', 'checkpoint.interval=200ms', '--set', 'partitions=2'],
   });
 });
 
 after(async () => {
+  if (fns) fns.gates.openAll();
   await h.cleanup();
   if (fns) await fns.close();
 });
@@ -79,4 +80,25 @@ test('rejected requests, failures and dead letters are counted', { timeout: 1200
   assert.equal(value(after0, 'hearth_ingress_requests{outcome="rejected"}')
     - value(before0, 'hearth_ingress_requests{outcome="rejected"}'), 1);
   assert.ok(value(after0, 'hearth_remoteInvocationFailures{function_type="test/flaky"}') >= 1);
+});
+
+test('backlog gauges count the waiting messages of every partition', { timeout: 120000 }, async () => {
+  // Eight addresses (spread over both partitions), each with one invocation
+  // held at the function and two messages waiting behind it.
+  const ids = Array.from({ length: 8 }, (_, i) => `b${i}`);
+  for (const id of ids) fns.gates.close(id);
+  for (const id of ids)
+    for (let i = 0; i < 3; i++) await h.sendOk(node.ingress, 'test', 'gate', id, { label: i }, 'test/Command');
+  await h.poll(() => ids.every((id) => fns.records.gate.blocked[id] === 1), 60000, 'every address held');
+  const backlog = (s) => Object.entries(s).filter(([k]) => k.startsWith('hearth_numBacklog{')
+    && k.includes('function_type="test/gate"'));
+  let last = [];
+  await h.poll(async () => {
+    last = backlog(await scrape());
+    return last.reduce((n, [, v]) => n + v, 0) === 2 * ids.length;
+  }, 30000, () => `a backlog of ${2 * ids.length}: ${JSON.stringify(last)}`);
+  const partitions = last.filter(([, v]) => v > 0).map(([k]) => /partition="(\d+)"/.exec(k)[1]);
+  assert.deepEqual([...new Set(partitions)].sort(), ['0', '1'], JSON.stringify(last));
+  for (const id of ids) fns.gates.open(id);
+  await h.poll(async () => backlog(await scrape()).every(([, v]) => v === 0), 30000, 'the backlog drained');
 });
