@@ -27,6 +27,7 @@ struct address_state {
   int handshakes = 0;
   std::chrono::steady_clock::time_point sent_at; // of the request in flight
   bool frozen = false;
+  bool committing = false; // a finished batch is with the partition, not yet committed
   std::uint64_t generation = 0; // tags requests so a late reply is recognised
 };
 
@@ -48,12 +49,31 @@ void send_batch(caf::event_based_actor* self, const std::shared_ptr<address_stat
 }
 
 void next(caf::event_based_actor* self, const std::shared_ptr<address_state>& st) {
-  if (st->frozen)
+  if (st->frozen || st->committing)
     return;
   if (st->batch.next_batch()) {
     st->handshakes = 0;
     send_batch(self, st);
   }
+}
+
+/// Hands a finished batch (effects or failure) to the partition and sends
+/// nothing more until the partition confirms its commit: the next request is
+/// built from this actor's memory, which must not run ahead of the store. A
+/// failed commit is never confirmed: the partition stops, and this actor with it.
+template <class Atom, class Payload>
+void hand_over(caf::event_based_actor* self, const std::shared_ptr<address_state>& st, Atom atom,
+               Payload payload) {
+  st->committing = true;
+  self->request(st->cfg.partition, caf::infinite, atom, std::move(payload))
+    .then(
+      [=](caf::ok_atom) {
+        st->committing = false;
+        next(self, st);
+      },
+      [=](caf::error&) {
+        st->frozen = true; // not committed: wait to be stopped with the partition
+      });
 }
 
 std::uint32_t elapsed_ms(const std::shared_ptr<address_state>& st) {
@@ -72,8 +92,7 @@ void give_up(caf::event_based_actor* self, const std::shared_ptr<address_state>&
   f.changes = std::move(st->pending_changes);
   st->pending_changes.clear();
   st->batch.complete();
-  self->send(st->cfg.partition, failed_atom::value, std::move(f));
-  next(self, st);
+  hand_over(self, st, failed_atom::value, std::move(f));
 }
 
 void on_response(caf::event_based_actor* self, const std::shared_ptr<address_state>& st,
@@ -88,16 +107,14 @@ void on_response(caf::event_based_actor* self, const std::shared_ptr<address_sta
     failure f{st->cfg.self, e.latency_ms, st->batch.in_flight(), s.err().message,
               std::move(e.changes)};
     st->batch.complete();
-    self->send(st->cfg.partition, failed_atom::value, std::move(f));
-    next(self, st);
+    hand_over(self, st, failed_atom::value, std::move(f));
     return;
   }
   e.completed = static_cast<std::uint32_t>(st->batch.complete());
   e.outgoing = std::move(r.outgoing);
   e.delayed = std::move(r.delayed);
   e.egresses = std::move(r.egresses);
-  self->send(st->cfg.partition, effects_atom::value, std::move(e));
-  next(self, st);
+  hand_over(self, st, effects_atom::value, std::move(e));
 }
 
 } // namespace

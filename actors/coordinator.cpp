@@ -55,6 +55,24 @@ void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state
 
 void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
 
+/// Gives up the running checkpoint: it is never completed, the triggers
+/// waiting for it are answered with `reason`, and the next tick starts anew.
+void abort(const std::shared_ptr<coordinator_state>& st, const std::string& reason) {
+  auto id = *st->running;
+  std::cerr << "hearth-node: checkpoint " << id << " failed: " << reason << std::endl;
+  st->running.reset();
+  st->cfg.stats->checkpoint_failed();
+  if (st->cfg.health)
+    st->cfg.health->checkpoint_failed(id, reason);
+  if (st->wanted_from && id >= *st->wanted_from) {
+    for (auto& rp : st->waiting)
+      rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                 "checkpoint " + std::to_string(id) + " failed: " + reason));
+    st->waiting.clear();
+    st->wanted_from.reset();
+  }
+}
+
 void check(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
   if (st->running && st->position && st->acks.size() == st->partitions.size())
     complete(self, st);
@@ -80,11 +98,13 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
     info.bytes += ack.bytes;
     info.full_parts += ack.chain.size() == 1 ? 1 : 0;
   }
-  st->running.reset();
   if (auto s = st->cfg.files->write_manifest(m); !s) {
-    std::cerr << "hearth-node: checkpoint " << id << " failed: " << s.err().message << std::endl;
+    abort(st, s.err().message);
     return;
   }
+  st->running.reset();
+  if (st->cfg.health)
+    st->cfg.health->checkpoint_completed(id);
   // From here on, checkpoint `id` is what a restart restores.
   bool released = true;
   for (auto& [p, ack] : st->acks)
@@ -132,11 +152,8 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
       return caf::ok_atom::value;
     },
     [=](checkpoint_tick_atom) {
-      if (st->running && std::chrono::steady_clock::now() - st->started > st->cfg.timeout) {
-        std::cerr << "hearth-node: checkpoint " << *st->running << " abandoned after "
-                  << st->cfg.timeout.count() << " ms" << std::endl;
-        st->running.reset();
-      }
+      if (st->running && std::chrono::steady_clock::now() - st->started > st->cfg.timeout)
+        abort(st, "not complete after " + std::to_string(st->cfg.timeout.count()) + " ms");
       if (!st->running)
         begin(self, st);
       self->delayed_send(self, st->cfg.interval, checkpoint_tick_atom::value);
@@ -146,6 +163,10 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
         return; // an abandoned checkpoint
       st->acks[ack.partition] = std::move(ack);
       check(self, st);
+    },
+    [=](part_failed_atom, std::uint64_t id, std::uint32_t partition, std::string& reason) {
+      if (st->running && *st->running == id)
+        abort(st, "partition " + std::to_string(partition) + ": " + reason);
     },
     [=](trigger_atom) -> caf::result<checkpoint_info> {
       auto rp = self->make_response_promise<checkpoint_info>();
@@ -188,8 +209,8 @@ caf::behavior snapshot_writer_actor(caf::event_based_actor* self,
                                        job.changed.get(), job.extras);
       job.view.reset(); // ends the read transaction
       if (!written) {
-        std::cerr << "hearth-node: checkpoint " << job.checkpoint << " partition "
-                  << job.partition << ": " << written.err().message << std::endl;
+        self->send(coordinator, part_failed_atom::value, job.checkpoint, job.partition,
+                   written.err().message);
         return;
       }
       part_ack ack;

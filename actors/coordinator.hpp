@@ -12,6 +12,7 @@
 // newest `keep` checkpoints. Both are detached actors: they do blocking file
 // I/O on their own threads.
 
+#include "actors/health_board.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "state/checkpoint_files.hpp"
@@ -45,15 +46,19 @@ struct coordinator_config {
   std::uint64_t last_completed = 0;
   std::uint32_t max_key_groups = 128;
   std::shared_ptr<metrics> stats;
+  std::shared_ptr<health_board> health;
 };
 
 /// Messages: `setup, partitions, source` (then checkpoints start), `part, ack`
-/// (from writers), `trigger` (starts one unless one is running; answers with
-/// the first checkpoint started after the request, once it completed),
-/// `history` (the newest completed checkpoints).
+/// and `part_failed, id, partition, reason` (from writers), `trigger` (starts
+/// one unless one is running; answers with the first checkpoint started after
+/// the request once it completed, or an error once one failed), `history`
+/// (the newest completed checkpoints). A failed part or manifest write aborts
+/// its checkpoint at once; the next interval starts a new one.
 caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config cfg);
 
-/// Messages: `write, job` (writes the part; reports `part, ack` to `coordinator`).
+/// Messages: `write, job` (writes the part; reports `part, ack`, or
+/// `part_failed, ...` when the part could not be written, to `coordinator`).
 caf::behavior snapshot_writer_actor(caf::event_based_actor* self,
                                     std::shared_ptr<state::checkpoint_files> files,
                                     caf::actor coordinator);

@@ -159,6 +159,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> P
 using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source -> P -> P
 using completed_atom = caf::atom_constant<caf::atom("completed")>; // C -> P
 using part_atom = caf::atom_constant<caf::atom("part")>;         // writer -> C
+using part_failed_atom = caf::atom_constant<caf::atom("partfail")>; // writer -> C
 using write_atom = caf::atom_constant<caf::atom("write")>;       // P -> writer
 using log_atom = caf::atom_constant<caf::atom("log")>;           // log writer -> source
 using setup_atom = caf::atom_constant<caf::atom("setup")>;       // node -> C, source

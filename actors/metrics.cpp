@@ -43,6 +43,12 @@ struct metrics::impl {
   pm::Counter& ingress_duplicate = ingress.Add({{"outcome", "duplicate"}});
   pm::Counter& ingress_rejected = ingress.Add({{"outcome", "rejected"}});
   pm::Counter& checkpoints = counter("hearth_checkpoints", "completed checkpoints").Add({});
+  pm::Counter& checkpoints_failed =
+    counter("hearth_checkpoints_failed", "checkpoints aborted: a part or manifest write failed, "
+                                         "or a part did not arrive in time").Add({});
+  pm::Counter& restarts =
+    counter("hearth_pipeline_restarts", "rebuilds of the partitions from the last checkpoint "
+                                        "after a failed write or a failed partition").Add({});
   pm::Gauge& checkpoint_ms =
     gauge("hearth_checkpoint_duration_ms", "duration of the last checkpoint").Add({});
   pm::Gauge& checkpoint_bytes =
@@ -124,6 +130,10 @@ void metrics::ingress(ingress_outcome outcome) {
     case ingress_outcome::rejected: impl_->ingress_rejected.Increment(); break;
   }
 }
+void metrics::checkpoint_failed() { impl_->checkpoints_failed.Increment(); }
+
+void metrics::pipeline_restarted() { impl_->restarts.Increment(); }
+
 void metrics::checkpoint(double ms, double bytes) {
   impl_->checkpoints.Increment();
   impl_->checkpoint_ms.Set(ms);

@@ -39,6 +39,9 @@ public:
   enum class ingress_outcome { accepted, duplicate, rejected };
   void ingress(ingress_outcome outcome);
   void checkpoint(double duration_ms, double bytes);
+  void checkpoint_failed();
+  /// The node rebuilt its partitions from the last checkpoint after a failure.
+  void pipeline_restarted();
 
   /// The Prometheus text exposition of everything above.
   std::string expose() const;

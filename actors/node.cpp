@@ -5,10 +5,18 @@
 #include "actors/source.hpp"
 #include "state/store.hpp"
 
+#include "state/atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,10 +56,10 @@ result<int> check_layout(const node_options& opts) {
                                     "max_key_groups=..., or use another --data-dir"};
     return fd;
   }
-  std::ofstream out{path};
-  out << want.str();
-  if (!out)
-    return error{errc::io, "cannot write " + path.string()};
+  if (auto s = state::write_atomically(path.string(), want.str()); !s) {
+    ::close(fd);
+    return s.err();
+  }
   return fd;
 }
 
@@ -76,18 +84,75 @@ result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
 
 } // namespace
 
+struct node::pipeline {
+  std::uint64_t generation = 0;
+  std::uint64_t restored = 0; // the checkpoint it was built from (0: none)
+  std::shared_ptr<state::ingress_writer> log;
+  std::shared_ptr<ingress_gate> gate = std::make_shared<ingress_gate>();
+  std::vector<caf::actor> partitions;
+  std::vector<caf::actor> writers;
+  caf::actor source;
+  caf::actor coordinator;
+};
+
+struct node::fault_line {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::uint64_t generation = 0;     // of the pipeline being built or running
+  std::optional<std::string> fault; // reported for `generation`: a rebuild is due
+  std::string down;                 // why there is no pipeline (while pipe_ is null)
+  std::uint64_t restarts = 0;
+  bool stop = false;
+
+  /// A part of pipeline `gen` failed; reports about an older pipeline are stale.
+  void report(std::uint64_t gen, std::string why) {
+    {
+      std::lock_guard<std::mutex> g{mtx};
+      if (gen != generation || fault || stop)
+        return;
+      fault = std::move(why);
+    }
+    cv.notify_all();
+  }
+};
+
 node::~node() {
-  for (auto* group : {&partitions_, &writers_})
-    for (auto& a : *group)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  if (source_)
-    caf::anon_send_exit(source_, caf::exit_reason::user_shutdown);
-  if (coordinator_)
-    caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
-  if (log_)
-    log_->stop();
+  if (faults_) {
+    {
+      std::lock_guard<std::mutex> g{faults_->mtx};
+      faults_->stop = true;
+    }
+    faults_->cv.notify_all();
+  }
+  if (supervisor_.joinable())
+    supervisor_.join();
+  if (pipe_)
+    teardown(*pipe_);
   if (lock_fd_ >= 0)
     ::close(lock_fd_);
+}
+
+void node::teardown(pipeline& p) {
+  // Waiting senders are answered first (their records are durable, and the
+  // next pipeline replays them). Then the actors stop in the order of their
+  // dependencies, each group ended before the next is told: no checkpoint
+  // begins once the coordinator is gone, no partition works on after the
+  // source stopped feeding it, and no snapshot writer outlives its job.
+  // Stores stay open while a snapshot of them is alive (state::snapshot).
+  p.gate->open_all();
+  if (p.log)
+    p.log->stop();
+  caf::scoped_actor self{*sys_};
+  auto stop = [&](std::vector<caf::actor> group) {
+    group.erase(std::remove(group.begin(), group.end(), caf::actor{}), group.end());
+    for (auto& a : group)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    self->wait_for(group);
+  };
+  stop({p.coordinator});
+  stop({p.source});
+  stop(p.partitions);
+  stop(p.writers);
 }
 
 std::string node::dead_letter_id(const state::dead_letter& d) {
@@ -105,17 +170,49 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   n->lock_fd_ = *lock;
   n->sys_ = &sys;
   n->module_ = module;
+  n->client_ = std::move(client);
   if (opts.checkpoint_dir.empty())
     opts.checkpoint_dir = (fs::path{opts.data_dir} / "checkpoints").string();
   n->opts_ = opts;
+  n->faults_ = std::make_shared<fault_line>();
 
-  // The newest completed checkpoint.
   auto files = state::checkpoint_files::open(opts.checkpoint_dir);
   if (!files)
     return files.err();
-  auto shared_files = std::make_shared<state::checkpoint_files>(std::move(*files));
+  n->files_ = std::make_shared<state::checkpoint_files>(std::move(*files));
+  state::store_options sopts;
+  sopts.map_size = opts.map_size;
+  for (std::uint32_t p = 0; p < opts.partitions; ++p) {
+    auto dir = (fs::path{opts.data_dir} / "partitions" / std::to_string(p)).string();
+    auto store = state::store::open(dir, sopts);
+    if (!store)
+      return store.err();
+    n->stores_.emplace_back(std::move(*store));
+  }
+  if (module->egress) {
+    auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string());
+    if (!eg)
+      return eg.err();
+    n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
+  }
+  n->faults_->generation = 1;
+  auto built = n->build(1);
+  if (!built)
+    return built.err();
+  n->pipe_ = std::move(*built);
+  n->supervisor_ = std::thread([raw = n.get()] { raw->supervise(); });
+  return n;
+}
+
+result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
+  namespace fs = std::filesystem;
+  auto& opts = opts_;
+  auto p = std::make_shared<pipeline>();
+  p->generation = generation;
+
+  // The newest completed checkpoint.
   std::vector<std::string> skipped;
-  auto latest = shared_files->latest(&skipped);
+  auto latest = files_->latest(&skipped);
   if (!latest)
     return latest.err();
   for (auto& s : skipped)
@@ -125,111 +222,215 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     return error{errc::conflict, "the newest checkpoint was taken with partitions="
                                    + std::to_string(m->partitions) + " max_key_groups="
                                    + std::to_string(m->max_key_groups)};
-  n->restored_ = m ? m->id : 0;
+  p->restored = m ? m->id : 0;
 
-  // Stores, rebuilt from the checkpoint (or emptied: without one, the ingress
-  // log replayed from its start is the whole history).
-  std::vector<std::shared_ptr<state::store>> stores;
-  std::vector<state::part_extras> extras(opts.partitions);
-  for (std::uint32_t p = 0; p < opts.partitions; ++p) {
-    auto dir = (fs::path{opts.data_dir} / "partitions" / std::to_string(p)).string();
-    auto store = state::store::open(dir);
-    if (!store)
-      return store.err();
-    if (m) {
-      auto restored = shared_files->restore(**store, m->chains[p]);
-      if (!restored)
-        return restored.err();
-      extras[p] = std::move(*restored);
-    } else if (auto s = (*store)->replace([](state::write_batch&) { return ok(); }); !s) {
-      return s.err();
-    }
-    stores.emplace_back(std::move(*store));
-  }
-
-  // Egress: a restored checkpoint's records are released (again: harmless).
-  if (module->egress) {
-    auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string());
-    if (!eg)
-      return eg.err();
-    n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
-    for (std::uint32_t p = 0; p < opts.partitions; ++p)
-      if (auto s = n->egress_->release(p, extras[p].egress); !s)
-        return s.err();
-  }
-
-  // The ingress log; durable records go to the source (set below, before any
-  // record can be submitted).
+  // The ingress log must still hold every record after the checkpoint's
+  // position: a checkpoint older than the log's trim point (the newest one
+  // damaged, an older one left) would lose the records in between.
   auto log = state::ingress_log::open((fs::path{opts.data_dir} / "ingress" / "log").string());
   if (!log)
     return log.err();
-  n->gate_ = std::make_shared<ingress_gate>();
+  auto position = m ? m->ingress_position : 0;
+  if ((*log)->first_offset() > position) {
+    std::string which = m ? "checkpoint " + std::to_string(m->id) : std::string{"no checkpoint"};
+    std::string why = skipped.empty() ? std::string{}
+                                      : " (skipped as unreadable: " + skipped.front() + ")";
+    return error{errc::conflict,
+                 "the ingress log in " + opts.data_dir + " starts at offset "
+                   + std::to_string((*log)->first_offset()) + ", but the newest usable checkpoint ("
+                   + which + ") resumes at offset " + std::to_string(position) + why
+                   + ": the records in between are gone; restore the checkpoint files"};
+  }
+
+  // Stores, rebuilt from the checkpoint (or emptied: without one, the ingress
+  // log replayed from its start is the whole history).
+  std::vector<state::part_extras> extras(opts.partitions);
+  for (std::uint32_t i = 0; i < opts.partitions; ++i) {
+    auto& store = *stores_[i];
+    if (m) {
+      auto restored = files_->restore(store, m->chains[i]);
+      if (!restored)
+        return restored.err();
+      extras[i] = std::move(*restored);
+    } else if (auto s = store.replace([](state::write_batch&) { return ok(); }); !s) {
+      return s.err();
+    }
+  }
+
+  // Egress: a restored checkpoint's records are released (again: harmless).
+  if (egress_)
+    for (std::uint32_t i = 0; i < opts.partitions; ++i)
+      if (auto s = egress_->release(i, extras[i].egress); !s)
+        return s.err();
+
+  // The ingress log; durable records go to the source (set below, before any
+  // record can be submitted).
   auto source_slot = std::make_shared<caf::actor>();
   state::ingress_writer_options wopts;
   wopts.keys_dir = (fs::path{opts.data_dir} / "ingress" / "keys").string();
   wopts.retention = opts.idempotency_retention;
-  wopts.on_durable = [gate = n->gate_, source_slot](std::vector<state::ingress_record> records) {
+  wopts.on_durable = [gate = p->gate, source_slot](std::vector<state::ingress_record> records) {
     for (auto& r : records)
       gate->expect(r.offset);
     caf::anon_send(*source_slot, log_atom::value, std::move(records));
   };
+  wopts.on_failure = [faults = faults_, generation](const error& err) {
+    faults->report(generation, "the ingress log stopped: " + err.message);
+  };
   auto writer = state::ingress_writer::start(std::move(*log), std::move(wopts));
   if (!writer)
     return writer.err();
-  n->log_ = std::shared_ptr<state::ingress_writer>{std::move(*writer)};
+  p->log = std::shared_ptr<state::ingress_writer>{std::move(*writer)};
+
+  // From here on, a failure tears down what was spawned.
+  auto fail = [&](error err) -> result<std::shared_ptr<pipeline>> {
+    teardown(*p);
+    return err;
+  };
+  // Any end of an actor but the teardown's is a failure of this pipeline.
+  auto watch = [&](const caf::actor& a, std::string what) {
+    a->attach_functor([faults = faults_, generation, what, sys = sys_](const caf::error& reason) {
+      if (reason != caf::exit_reason::user_shutdown)
+        faults->report(generation, what + " stopped: " + sys->render(reason));
+    });
+  };
 
   coordinator_config ccfg;
-  ccfg.files = shared_files;
-  ccfg.egress = n->egress_;
-  ccfg.log = n->log_;
+  ccfg.files = files_;
+  ccfg.egress = egress_;
+  ccfg.log = p->log;
   ccfg.interval = opts.checkpoint_interval;
   ccfg.keep = opts.checkpoints_kept;
-  ccfg.last_completed = n->restored_;
+  ccfg.last_completed = p->restored;
   ccfg.max_key_groups = opts.max_key_groups;
-  ccfg.stats = n->metrics_;
-  n->coordinator_ = sys.spawn<caf::detached>(coordinator_actor, std::move(ccfg));
+  ccfg.stats = metrics_;
+  ccfg.health = board_;
+  p->coordinator = sys_->spawn<caf::detached>(coordinator_actor, std::move(ccfg));
+  watch(p->coordinator, "the checkpoint coordinator");
 
-  for (std::uint32_t p = 0; p < opts.partitions; ++p) {
-    n->writers_.push_back(
-      sys.spawn<caf::detached>(snapshot_writer_actor, shared_files, n->coordinator_));
+  for (std::uint32_t i = 0; i < opts.partitions; ++i) {
+    p->writers.push_back(sys_->spawn<caf::detached>(snapshot_writer_actor, files_, p->coordinator));
+    watch(p->writers.back(), "snapshot writer " + std::to_string(i));
     partition_config cfg;
-    cfg.id = p;
+    cfg.id = i;
     cfg.partitions = opts.partitions;
     cfg.max_key_groups = opts.max_key_groups;
-    cfg.module = module;
-    cfg.client = client;
-    cfg.store = stores[p];
-    cfg.egress = n->egress_;
-    cfg.gate = n->gate_;
-    cfg.stats = n->metrics_;
-    cfg.writer = n->writers_.back();
+    cfg.module = module_;
+    cfg.client = client_;
+    cfg.store = stores_[i];
+    cfg.egress = egress_;
+    cfg.gate = p->gate;
+    cfg.stats = metrics_;
+    cfg.writer = p->writers.back();
     cfg.idle = opts.idle;
     cfg.max_live = opts.max_live;
     cfg.max_pending = opts.max_pending;
     cfg.full_every = opts.full_every;
-    cfg.last_completed = n->restored_;
-    n->partitions_.push_back(sys.spawn(partition_actor, std::move(cfg)));
+    cfg.last_completed = p->restored;
+    p->partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
+    watch(p->partitions.back(), "partition " + std::to_string(i));
   }
-  caf::scoped_actor self{sys};
-  for (auto& p : n->partitions_)
-    self->request(p, caf::infinite, peers_atom::value, n->partitions_)
-      .receive([](caf::ok_atom) {}, [](caf::error&) {});
-  for (std::uint32_t p = 0; p < opts.partitions; ++p)
-    self->request(n->partitions_[p], caf::infinite, start_atom::value, std::move(extras[p]))
-      .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  // Every answer is checked: an actor that cannot start fails the build.
+  caf::scoped_actor self{*sys_};
+  std::optional<error> problem;
+  auto ask = [&](const caf::actor& whom, const std::string& what, auto&&... xs) {
+    if (problem)
+      return;
+    self->request(whom, std::chrono::seconds{60}, std::forward<decltype(xs)>(xs)...)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 problem = error{errc::io, what + ": " + sys_->render(err)};
+               });
+  };
+  for (std::uint32_t i = 0; i < opts.partitions; ++i)
+    ask(p->partitions[i], "partition " + std::to_string(i) + " did not take its peers",
+        peers_atom::value, p->partitions);
+  for (std::uint32_t i = 0; i < opts.partitions; ++i)
+    ask(p->partitions[i], "partition " + std::to_string(i) + " did not start", start_atom::value,
+        std::move(extras[i]));
+  if (problem)
+    return fail(*problem);
 
   source_config scfg;
-  scfg.log = n->log_;
-  scfg.partitions = n->partitions_;
+  scfg.log = p->log;
+  scfg.partitions = p->partitions;
   scfg.max_key_groups = opts.max_key_groups;
-  scfg.position = m ? m->ingress_position : n->log_->first_offset();
-  n->source_ = sys.spawn<caf::detached>(source_actor, std::move(scfg));
-  *source_slot = n->source_;
-  self->request(n->source_, caf::infinite, start_atom::value)
-    .receive([](caf::ok_atom) {}, [](caf::error&) {});
-  self->request(n->coordinator_, caf::infinite, setup_atom::value, n->partitions_, n->source_)
-    .receive([](caf::ok_atom) {}, [](caf::error&) {});
-  return n;
+  scfg.position = position;
+  p->source = sys_->spawn<caf::detached>(source_actor, std::move(scfg));
+  watch(p->source, "the ingress source");
+  *source_slot = p->source;
+  ask(p->source, "the ingress source did not start", start_atom::value);
+  ask(p->coordinator, "the checkpoint coordinator did not start", setup_atom::value,
+      p->partitions, p->source);
+  if (problem)
+    return fail(*problem);
+  return p;
+}
+
+void node::supervise() {
+  auto& f = *faults_;
+  for (;;) {
+    std::string why;
+    std::shared_ptr<pipeline> old;
+    {
+      std::unique_lock<std::mutex> lock{f.mtx};
+      f.cv.wait(lock, [&] { return f.stop || f.fault; });
+      if (f.stop)
+        return;
+      why = *f.fault;
+      f.down = why;
+      ++f.restarts;
+      old = std::move(pipe_);
+    }
+    metrics_->pipeline_restarted();
+    std::cerr << "hearth-node: " << why
+              << "; stopping every partition to rebuild them from the last checkpoint" << std::endl;
+    if (old)
+      teardown(*old);
+    old.reset();
+    auto backoff = std::chrono::milliseconds{100};
+    for (;;) {
+      std::uint64_t gen;
+      {
+        std::lock_guard<std::mutex> g{f.mtx};
+        gen = ++f.generation;
+        f.fault.reset();
+      }
+      auto built = build(gen);
+      std::unique_lock<std::mutex> lock{f.mtx};
+      if (built) {
+        pipe_ = std::move(*built);
+        f.down.clear();
+        std::cerr << "hearth-node: partitions rebuilt from checkpoint " << pipe_->restored
+                  << std::endl;
+        break;
+      }
+      f.down = why + "; the rebuild failed: " + built.err().message;
+      std::cerr << "hearth-node: " << f.down << " (next try in " << backoff.count() << " ms)"
+                << std::endl;
+      if (f.cv.wait_for(lock, backoff, [&] { return f.stop; }))
+        return;
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds{5});
+    }
+  }
+}
+
+std::shared_ptr<node::pipeline> node::current() const {
+  std::lock_guard<std::mutex> g{faults_->mtx};
+  return pipe_;
+}
+
+error node::down() const {
+  std::lock_guard<std::mutex> g{faults_->mtx};
+  if (stopping_)
+    return error{errc::unavailable, "the node is shutting down"};
+  return error{errc::unavailable, "the partitions are being rebuilt from the last checkpoint ("
+                                    + faults_->down + ")"};
+}
+
+std::uint64_t node::restored_checkpoint() const {
+  auto p = current();
+  return p ? p->restored : 0;
 }
 
 result<delivery> node::deliver(const protocol::address& target, protocol::typed_value value,
@@ -244,11 +445,14 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
                                     + std::to_string(state::max_address_bytes) + " bytes"};
   if (idempotency_key.size() > 400)
     return error{errc::malformed, "Idempotency-Key is longer than 400 bytes"};
+  auto p = current();
+  if (!p)
+    return down();
   state::ingress_record rec;
   rec.idempotency_key = idempotency_key;
   rec.target = target;
   rec.value = std::move(value);
-  auto logged = log_->submit(std::move(rec)).get();
+  auto logged = p->log->submit(std::move(rec)).get();
   if (!logged)
     return error{errc::unavailable, "the message could not be logged: " + logged.err().message};
   delivery out{logged->offset, logged->duplicate, {}, {}};
@@ -256,7 +460,7 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     return out; // nothing new to wait for
   using kind = ingress_gate::outcome::kind;
   auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
-  auto o = gate_->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}));
+  auto o = p->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}));
   if (!wait_applied)
     return out;
   switch (o.what) {
@@ -267,15 +471,23 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     case kind::lost:
       out.not_applied = "dead-lettered on arrival (see the dead letters)";
       break;
-    default: out.not_applied = "the node is shutting down"; break;
+    default:
+      out.not_applied = stopping_ ? "the node is shutting down (the message is durable and is "
+                                    "applied after the next start)"
+                                  : "the partitions are being rebuilt after a failure (the "
+                                    "message is durable and will be applied)";
+      break;
   }
   return out;
 }
 
 result<dead_letter_list> node::dead_letters(size_t limit) {
   dead_letter_list all;
+  auto pipe = current();
+  if (!pipe)
+    return down();
   caf::scoped_actor self{*sys_};
-  for (auto& p : partitions_) {
+  for (auto& p : pipe->partitions) {
     self->request(p, std::chrono::seconds{30}, deadlist_atom::value, std::uint64_t{limit})
       .receive(
         [&](dead_letter_list& some) { std::move(some.begin(), some.end(), std::back_inserter(all)); },
@@ -295,9 +507,12 @@ result<state::dead_letter> node::dead_letter(const std::string& id) {
     return parsed.err();
   auto [kg, seq] = *parsed;
   auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
+  auto pipe = current();
+  if (!pipe)
+    return down();
   caf::scoped_actor self{*sys_};
   dead_letter_list found;
-  self->request(partitions_[p], std::chrono::seconds{30}, deadone_atom::value, kg, seq)
+  self->request(pipe->partitions[p], std::chrono::seconds{30}, deadone_atom::value, kg, seq)
     .receive([&](dead_letter_list& r) { found = std::move(r); }, [](caf::error&) {});
   if (found.empty())
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -312,9 +527,12 @@ result<size_t> node::replay(const std::string& id) {
     return parsed.err();
   auto [kg, seq] = *parsed;
   auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
+  auto pipe = current();
+  if (!pipe)
+    return down();
   caf::scoped_actor self{*sys_};
   std::int64_t n = -1;
-  self->request(partitions_[p], std::chrono::seconds{30}, replay_atom::value, kg, seq)
+  self->request(pipe->partitions[p], std::chrono::seconds{30}, replay_atom::value, kg, seq)
     .receive([&](std::int64_t r) { n = r; }, [](caf::error&) {});
   if (n == -1)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -332,9 +550,12 @@ status node::drop(const std::string& id) {
     return parsed.err();
   auto [kg, seq] = *parsed;
   auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
+  auto pipe = current();
+  if (!pipe)
+    return down();
   caf::scoped_actor self{*sys_};
   bool found = false;
-  self->request(partitions_[p], std::chrono::seconds{30}, drop_atom::value, kg, seq)
+  self->request(pipe->partitions[p], std::chrono::seconds{30}, drop_atom::value, kg, seq)
     .receive([&](bool r) { found = r; }, [](caf::error&) {});
   if (!found)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -343,8 +564,11 @@ status node::drop(const std::string& id) {
 
 std::vector<partition_stats> node::stats() {
   std::vector<partition_stats> out;
+  auto pipe = current();
+  if (!pipe)
+    return out;
   caf::scoped_actor self{*sys_};
-  for (auto& p : partitions_)
+  for (auto& p : pipe->partitions)
     self->request(p, std::chrono::seconds{10}, stats_atom::value)
       .receive([&](partition_stats& s) { out.push_back(s); }, [](caf::error&) {});
   return out;
@@ -355,8 +579,11 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   q.limit = offset + limit;
   std::uint64_t total = 0;
   std::vector<actor_summary> all;
+  auto pipe = current();
+  if (!pipe)
+    return {0, {}};
   caf::scoped_actor self{*sys_};
-  for (auto& p : partitions_)
+  for (auto& p : pipe->partitions)
     self->request(p, std::chrono::seconds{30}, actors_atom::value, q)
       .receive(
         [&](actor_page& page) {
@@ -378,16 +605,22 @@ address_detail node::inspect(const protocol::address& a) {
   auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
   auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
   address_detail out;
+  auto pipe = current();
+  if (!pipe)
+    return out;
   caf::scoped_actor self{*sys_};
-  self->request(partitions_[p], std::chrono::seconds{30}, inspect_atom::value, a)
+  self->request(pipe->partitions[p], std::chrono::seconds{30}, inspect_atom::value, a)
     .receive([&](address_detail& d) { out = std::move(d); }, [](caf::error&) {});
   return out;
 }
 
 std::vector<checkpoint_info> node::checkpoints() {
   std::vector<checkpoint_info> out;
+  auto pipe = current();
+  if (!pipe)
+    return out;
   caf::scoped_actor self{*sys_};
-  self->request(coordinator_, std::chrono::seconds{30}, history_atom::value)
+  self->request(pipe->coordinator, std::chrono::seconds{30}, history_atom::value)
     .receive([&](std::vector<checkpoint_info>& h) { out = std::move(h); }, [](caf::error&) {});
   return out;
 }
@@ -395,29 +628,113 @@ std::vector<checkpoint_info> node::checkpoints() {
 result<checkpoint_info> node::trigger_checkpoint(std::chrono::milliseconds timeout) {
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
+  auto pipe = current();
+  if (!pipe)
+    return down();
   result<checkpoint_info> out = error{errc::unavailable, "no checkpoint completed within "
                                                            + std::to_string(timeout.count()) + " ms"};
   caf::scoped_actor self{*sys_};
-  self->request(coordinator_, timeout, trigger_atom::value)
-    .receive([&](checkpoint_info& info) { out = info; }, [](caf::error&) {});
+  self->request(pipe->coordinator, timeout, trigger_atom::value)
+    .receive([&](checkpoint_info& info) { out = info; },
+             [&](caf::error& err) {
+               if (err != caf::sec::request_timeout)
+                 out = error{errc::unavailable, sys_->render(err)};
+             });
   return out;
 }
 
 std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   if (stopping_.exchange(true))
     return 0;
+  // No rebuild from here on; one under way is finished first.
+  {
+    std::lock_guard<std::mutex> g{faults_->mtx};
+    faults_->stop = true;
+  }
+  faults_->cv.notify_all();
+  if (supervisor_.joinable())
+    supervisor_.join();
+  auto pipe = current();
+  if (!pipe) {
+    std::cerr << "hearth-node: no final checkpoint (the partitions are down: " << faults_->down
+              << "); the next start resumes from the last one" << std::endl;
+    return 0;
+  }
   // Waiting senders are answered: their messages are durable in the log.
-  gate_->open_all();
-  log_->stop();
+  pipe->gate->open_all();
+  pipe->log->stop();
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
-  self->request(coordinator_, timeout, trigger_atom::value)
+  self->request(pipe->coordinator, timeout, trigger_atom::value)
     .receive([&](checkpoint_info& info) { unfinished = info.messages; },
              [&](caf::error& err) {
                std::cerr << "hearth-node: no final checkpoint (" << sys_->render(err)
                          << "); the next start resumes from the last one" << std::endl;
              });
   return unfinished;
+}
+
+} // namespace hearth::actors
+
+namespace hearth::actors {
+
+namespace {
+
+/// Bytes available to this process in the file system holding `dir`.
+std::uint64_t free_bytes(const std::string& dir) {
+  struct statvfs v{};
+  if (::statvfs(dir.c_str(), &v) != 0)
+    return 0;
+  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+}
+
+} // namespace
+
+node_health node::health() {
+  node_health h;
+  std::shared_ptr<pipeline> pipe;
+  {
+    std::lock_guard<std::mutex> g{faults_->mtx};
+    pipe = pipe_;
+    h.restarts = faults_->restarts;
+    h.pipeline = pipe ? "running" : faults_->down;
+  }
+  if (stopping_)
+    h.problems.push_back("the node is shutting down");
+  if (!pipe) {
+    h.problems.push_back("the partitions are down: " + h.pipeline);
+  } else {
+    if (auto f = pipe->log->failure(); !f.empty())
+      h.problems.push_back("the ingress log stopped: " + f);
+    // Every partition answers within a few seconds, or it is stuck.
+    caf::scoped_actor self{*sys_};
+    for (size_t i = 0; i < pipe->partitions.size(); ++i)
+      self->request(pipe->partitions[i], std::chrono::seconds{5}, stats_atom::value)
+        .receive([](partition_stats&) {},
+                 [&](caf::error& err) {
+                   h.problems.push_back("partition " + std::to_string(i) + " does not answer: "
+                                        + sys_->render(err));
+                 });
+  }
+  h.ready = h.problems.empty();
+  auto cp = board_->read();
+  h.checkpoint_age_ms = cp.since_completed.count();
+  h.last_checkpoint = cp.last_id;
+  h.checkpoint_failure = cp.failure;
+  if (cp.since_completed > opts_.max_checkpoint_age)
+    h.problems.push_back("no checkpoint completed for " + std::to_string(h.checkpoint_age_ms)
+                         + " ms" + (cp.failure.empty() ? "" : " (" + cp.failure + ")"));
+  h.data_free_bytes = free_bytes(opts_.data_dir);
+  h.checkpoint_free_bytes = free_bytes(opts_.checkpoint_dir);
+  auto low = [&](const char* what, const std::string& dir, std::uint64_t n) {
+    if (n < opts_.min_free_bytes)
+      h.problems.push_back(std::string{what} + " " + dir + " has " + std::to_string(n)
+                           + " bytes free (below " + std::to_string(opts_.min_free_bytes) + ")");
+  };
+  low("the data dir", opts_.data_dir, h.data_free_bytes);
+  if (h.checkpoint_free_bytes != h.data_free_bytes || opts_.checkpoint_dir.rfind(opts_.data_dir, 0) != 0)
+    low("the checkpoint dir", opts_.checkpoint_dir, h.checkpoint_free_bytes);
+  return h;
 }
 
 } // namespace hearth::actors

@@ -8,10 +8,18 @@
 // re-delivers the messages that were in flight in it and replays the ingress
 // log from its position. Shutdown takes a final checkpoint.
 //
+// Failures (docs/faults.md): when a partition stops (a failed write, or any
+// other end) or the ingress log stops (a failed write or fsync), the node
+// stops every partition, the source, the coordinator and the log, and builds
+// them again from the newest checkpoint, as a restart of the process would,
+// but without one. Meanwhile the ingress answers errc::unavailable with the
+// reason; a rebuild that fails (a full disk) is tried again with backoff.
+//
 // Threading: every public member function blocks its caller until the actors
 // answer, so it must be called from a non-CAF thread (an HTTP server thread or
 // main), never from inside an actor.
 
+#include "actors/health_board.hpp"
 #include "actors/ingress_gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/messages.hpp"
@@ -27,6 +35,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hearth::actors {
@@ -43,6 +52,22 @@ struct node_options {
   size_t checkpoints_kept = 3;
   std::uint64_t full_every = 10;
   std::chrono::milliseconds idempotency_retention{std::chrono::hours{1}};
+  size_t map_size = size_t{1} << 34;         // LMDB map of each partition's store, bytes
+  std::uint64_t min_free_bytes = 64ull << 20; // /health fails below this much free disk
+  std::chrono::milliseconds max_checkpoint_age{60'000}; // /health fails beyond it
+};
+
+/// What /health, /livez and /readyz report.
+struct node_health {
+  bool ready = false;               // partitions running, ingress log writable
+  std::vector<std::string> problems; // empty: healthy
+  std::string pipeline;             // "running", or why the partitions are down
+  std::uint64_t restarts = 0;       // rebuilds after failures since start
+  std::int64_t checkpoint_age_ms = 0;
+  std::uint64_t last_checkpoint = 0;
+  std::string checkpoint_failure;   // of the newest attempt, if it failed
+  std::uint64_t data_free_bytes = 0;
+  std::uint64_t checkpoint_free_bytes = 0;
 };
 
 /// What the ingress tells its sender.
@@ -120,8 +145,11 @@ public:
   metrics& stats_registry() { return *metrics_; }
   const node_options& options() const { return opts_; }
 
-  /// The checkpoint restored at start (0: none).
-  std::uint64_t restored_checkpoint() const { return restored_; }
+  /// The checkpoint restored at start, or at the last rebuild (0: none).
+  std::uint64_t restored_checkpoint() const;
+
+  /// The truth about this node: see node_health.
+  node_health health();
 
   /// Refuses new messages, answers the waiting ones, and takes a final
   /// checkpoint (waits for it, at most `timeout`). Returns the number of
@@ -132,19 +160,30 @@ public:
   static std::string dead_letter_id(const state::dead_letter& d);
 
 private:
+  /// Everything rebuilt from the newest checkpoint: the log, the gate and the actors.
+  struct pipeline;
+  /// Where failures are reported, from any thread, and the supervisor waits.
+  struct fault_line;
+
   node() = default;
+  result<std::shared_ptr<pipeline>> build(std::uint64_t generation);
+  void teardown(pipeline& p);
+  std::shared_ptr<pipeline> current() const;
+  error down() const;
+  void supervise();
+
   caf::actor_system* sys_ = nullptr;
   node_options opts_;
   std::shared_ptr<const io::module_config> module_;
-  std::shared_ptr<state::ingress_writer> log_;
+  std::shared_ptr<io::function_client> client_;
+  std::shared_ptr<state::checkpoint_files> files_;
+  std::vector<std::shared_ptr<state::store>> stores_;
   std::shared_ptr<state::egress_store> egress_;
-  std::shared_ptr<ingress_gate> gate_;
   std::shared_ptr<metrics> metrics_ = std::make_shared<metrics>();
-  std::vector<caf::actor> partitions_;
-  std::vector<caf::actor> writers_;
-  caf::actor source_;
-  caf::actor coordinator_;
-  std::uint64_t restored_ = 0;
+  std::shared_ptr<health_board> board_ = std::make_shared<health_board>();
+  std::shared_ptr<fault_line> faults_;
+  std::shared_ptr<pipeline> pipe_; // null while the partitions are down; guarded by faults_
+  std::thread supervisor_;
   std::atomic<bool> stopping_{false};
   int lock_fd_ = -1;
 };

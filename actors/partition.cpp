@@ -85,6 +85,8 @@ struct recording {
 
 struct partition_state {
   partition_config cfg;
+  caf::event_based_actor* self = nullptr;
+  bool failed = false; // a write failed: the partition is stopping
   std::uint32_t kg_begin = 0;
   std::uint32_t kg_end = 0;
   std::vector<caf::actor> peers;
@@ -137,11 +139,26 @@ void log(const state_ptr& st, const std::string& what) {
   std::cerr << "hearth-node: partition " << st->cfg.id << ": " << what << std::endl;
 }
 
-/// Commits `wb`; false (and a log line) when the store refused it, in which
-/// case nothing of it was written.
+/// Stops the partition because a write failed (design invariant 8): the
+/// node sees it end, stops every partition and rebuilds them from the last
+/// checkpoint, and the ingress log replays what followed. Nothing of the
+/// failed batch may escape meanwhile: callers return at once.
+void fail(const state_ptr& st, const std::string& reason) {
+  if (st->failed)
+    return;
+  st->failed = true;
+  log(st, reason + "; the partition stops and is rebuilt from the last checkpoint");
+  st->self->quit(caf::make_error(caf::sec::runtime_error, reason));
+}
+
+/// Commits `wb`; false when the store refused it (nothing of it was written)
+/// or the partition is already stopping. On false the partition stops (see
+/// fail) and the caller must let no effect of the batch escape.
 bool commit(const state_ptr& st, const state::write_batch& wb) {
+  if (st->failed)
+    return false;
   if (auto s = st->cfg.store->commit(wb); !s) {
-    log(st, "storage write failed: " + s.err().message);
+    fail(st, "storage write failed: " + s.err().message);
     return false;
   }
   return true;
@@ -208,8 +225,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     if (!problem.empty()) {
       state::write_batch wb;
       dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
-      commit(st, wb);
-      if (offset)
+      if (commit(st, wb) && offset)
         st->cfg.gate->lost(*offset);
       return;
     }
@@ -456,7 +472,9 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   release_deferred(st, e);
 }
 
-void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
+/// Applies a finished batch's effects; false when their commit failed (the
+/// partition is stopping and nothing of the batch escaped).
+bool on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) {
   state::write_batch wb;
   std::vector<envelope> out;
   // 1. Outgoing messages.
@@ -475,16 +493,16 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
   auto records = apply_egress(st, wb, fx.source, fx.egresses);
   // 4. State mutations.
   put_changes(st, wb, fx.source, fx.changes);
-  if (!commit(st, wb)) {
-    // Nothing of the batch is durable: none of its effects may escape either.
-    log(st, "effects of a batch of " + fx.source.to_string() + " were dropped");
-    completed(st, fx.source, fx.completed);
-    return;
-  }
+  if (!commit(st, wb))
+    return false; // nothing of the batch is durable: none of its effects escapes
   if (!records.empty()) {
     if (st->at_least_once) {
-      if (auto s = st->cfg.egress->append(records); !s)
-        log(st, "egress write failed: " + s.err().message);
+      if (auto s = st->cfg.egress->append(records); !s) {
+        // The batch is in the store but its records are not: the rebuild
+        // from the last checkpoint recomputes both.
+        fail(st, "egress write failed: " + s.err().message);
+        return false;
+      }
     } else {
       for (auto& r : records)
         st->egress_held.push_back({st->last_recorded + 1, std::move(r)});
@@ -518,9 +536,12 @@ void on_effects(caf::event_based_actor* self, const state_ptr& st, effects& fx) 
     remember(it->second, std::move(r));
   }
   completed(st, fx.source, fx.completed);
+  return true;
 }
 
-void on_failure(const state_ptr& st, failure& f) {
+/// Dead-letters a batch given up by its address actor; false when the
+/// commit failed (as for on_effects).
+bool on_failure(const state_ptr& st, failure& f) {
   state::write_batch wb;
   auto n = static_cast<std::uint32_t>(f.invocations.size());
   note_latency(*st, f.latency_ms);
@@ -537,8 +558,10 @@ void on_failure(const state_ptr& st, failure& f) {
   }
   put_changes(st, wb, f.source, f.changes);
   dead_letter(st, wb, f.source, f.source, std::move(f.invocations), f.reason);
-  commit(st, wb);
+  if (!commit(st, wb))
+    return false;
   completed(st, f.source, n);
+  return true;
 }
 
 void sweep(caf::event_based_actor* self, const state_ptr& st) {
@@ -690,6 +713,13 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
   st->last_completed = st->last_recorded = cfg.last_completed;
   st->at_least_once = cfg.module->egress && cfg.module->egress->at_least_once;
   st->cfg = std::move(cfg);
+  st->self = self;
+  // The address actors end with their partition (they are not linked to it:
+  // one failing must not take the partition down).
+  self->attach_functor([st](const caf::error&) {
+    for (auto& [a, e] : st->live)
+      caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+  });
   // Address actors stop normally when passivated. Any other end is a defect:
   // their unfinished messages become a dead letter, and the address gets a
   // fresh actor next time.
@@ -704,7 +734,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       state::write_batch wb;
       dead_letter(st, wb, it->first, it->first,
                   {it->second.pending.begin(), it->second.pending.end()}, reason);
-      commit(st, wb);
+      if (!commit(st, wb))
+        return;
       st->stats.pending_invocations -=
         std::min<std::uint64_t>(st->stats.pending_invocations, it->second.pending.size());
       for (auto offset : it->second.deferred)
@@ -742,8 +773,18 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       on_barrier(self, st, id, st->channel_of(from));
     },
     [=](completed_atom, std::uint64_t id) { on_completed(st, id); },
-    [=](effects_atom, effects& fx) { on_effects(self, st, fx); },
-    [=](failed_atom, failure& f) { on_failure(st, f); },
+    // Both answer once the batch's writes are committed: only then may the
+    // address actor build its next request from its memory (invariant 8).
+    [=](effects_atom, effects& fx) -> caf::result<caf::ok_atom> {
+      if (!on_effects(self, st, fx))
+        return caf::make_error(caf::sec::runtime_error, "the batch's effects were not committed");
+      return caf::ok_atom::value;
+    },
+    [=](failed_atom, failure& f) -> caf::result<caf::ok_atom> {
+      if (!on_failure(st, f))
+        return caf::make_error(caf::sec::runtime_error, "the dead letter was not committed");
+      return caf::ok_atom::value;
+    },
     [=](register_atom, protocol::function_type& type, spec_list& reported) {
       for (auto& s : reported)
         if (s.name.size() > max_name_bytes)

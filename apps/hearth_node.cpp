@@ -39,6 +39,9 @@ struct settings {
   std::uint64_t checkpoints_kept = 3;
   std::uint64_t full_every = 10;
   std::uint64_t retention_ms = 3'600'000;
+  std::uint64_t map_size = 1ull << 34;
+  std::uint64_t min_free_bytes = 64ull << 20;
+  std::uint64_t max_checkpoint_age_ms = 60'000;
 };
 
 
@@ -96,11 +99,18 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.full_every = number(key, value, 1, 1000);
     else if (key == "ingress.idempotency_retention")
       s.retention_ms = duration_ms(key, value);
+    else if (key == "storage.map_size")
+      s.map_size = number(key, value, 1ull << 20, 1ull << 40);
+    else if (key == "health.min_free_bytes")
+      s.min_free_bytes = number(key, value, 0, 1ull << 50);
+    else if (key == "health.max_checkpoint_age")
+      s.max_checkpoint_age_ms = duration_ms(key, value);
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
                  "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
-                 "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention)");
+                 "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
+                 "health.min_free_bytes, health.max_checkpoint_age)");
   }
   if (s.partitions > s.max_key_groups)
     die(2, "--set partitions=" + std::to_string(s.partitions)
@@ -180,6 +190,9 @@ int main(int argc, char** argv) {
   nopts.checkpoints_kept = s.checkpoints_kept;
   nopts.full_every = s.full_every;
   nopts.idempotency_retention = std::chrono::milliseconds{s.retention_ms};
+  nopts.map_size = s.map_size;
+  nopts.min_free_bytes = s.min_free_bytes;
+  nopts.max_checkpoint_age = std::chrono::milliseconds{s.max_checkpoint_age_ms};
   auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
     die(started.err().code == errc::conflict ? 2 : 1, started.err().message);

@@ -74,7 +74,7 @@ status parse_transport(const located& loc, const YAML::Node& spec, const std::st
   for (auto it = spec.begin(); it != spec.end(); ++it) {
     auto key = it->first.Scalar();
     auto field = prefix + key;
-    const YAML::Node& v = it->second;
+    YAML::Node v = it->second; // a copy (a handle): `it->` yields a temporary
     if (key == "type") {
       auto type = v.IsScalar() ? v.Scalar() : std::string{};
       if (type != "io.statefun.transports.v1/async" && type != "io.statefun.transports.v1/okhttp")

@@ -1,4 +1,5 @@
 #include "state/checkpoint_files.hpp"
+#include "state/atomic_file.hpp"
 #include "state/file_util.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,7 +33,7 @@ constexpr char frame_header = 'H', frame_put = 'P', frame_del = 'D', frame_pendi
 /// Buffered writer of checksummed frames: u32 length, u32 crc32, payload.
 class frame_writer {
 public:
-  explicit frame_writer(int fd) : fd_(fd) {}
+  frame_writer(int fd, storage_env& env) : fd_(fd), env_(env) {}
   bool frame(char kind, std::string_view body) {
     std::string payload;
     payload.reserve(body.size() + 1);
@@ -47,7 +48,7 @@ public:
   bool flush() {
     size_t done = 0;
     while (done < buf_.size()) {
-      auto n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+      auto n = env_.write(fd_, buf_.data() + done, buf_.size() - done);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -71,6 +72,7 @@ public:
 private:
   static constexpr std::uint64_t writeback_step = 8u << 20;
   int fd_;
+  storage_env& env_;
   std::string buf_;
   std::uint64_t frames_ = 0;
   std::uint64_t bytes_ = 0;
@@ -151,12 +153,12 @@ std::string checkpoint_files::part_name(std::uint64_t id, std::uint32_t p, bool 
   return part_file_name(id, p, full);
 }
 
-result<checkpoint_files> checkpoint_files::open(const std::string& dir) {
+result<checkpoint_files> checkpoint_files::open(const std::string& dir, storage_env& env) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     return error{errc::io, "cannot create checkpoint dir " + dir + ": " + ec.message()};
-  return checkpoint_files{dir};
+  return checkpoint_files{dir, env};
 }
 
 result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_t p,
@@ -169,7 +171,7 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return io_error("cannot create", tmp);
-  frame_writer w{fd};
+  frame_writer w{fd, *env_};
   std::uint64_t keys = 0;
   bool good = true;
   std::string header;
@@ -224,7 +226,7 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
   std::string end;
   put_u64(end, w.frames());
   good = good && w.frame(frame_end, end) && w.flush();
-  bool synced = good && ::fsync(fd) == 0;
+  bool synced = good && env_->fsync(fd) == 0;
   ::close(fd);
   if (!scanned) {
     ::unlink(tmp.c_str());
@@ -235,8 +237,11 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
     ::unlink(tmp.c_str());
     return err;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return io_error("cannot rename", tmp);
+  if (env_->rename(tmp, path) != 0) {
+    auto err = io_error("cannot rename", tmp);
+    ::unlink(tmp.c_str());
+    return err;
+  }
   return part_written{name, w.bytes(), keys};
 }
 
@@ -249,22 +254,7 @@ status checkpoint_files::write_manifest(const manifest& m) {
                    {"max_key_groups", m.max_key_groups},
                    {"chains", m.chains}};
   auto path = (fs::path{dir_} / manifest_name(m.id)).string();
-  auto tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return io_error("cannot create", tmp);
-  auto text = j.dump(1) + "\n";
-  bool good = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
-              && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!good) {
-    auto err = io_error("cannot write", tmp);
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return io_error("cannot rename", tmp);
-  return sync_dir(dir_);
+  return write_atomically(path, j.dump(1) + "\n", *env_);
 }
 
 result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string>* skipped) {

@@ -58,7 +58,9 @@ struct part_written {
 class checkpoint_files {
 public:
   /// Uses (and creates) directory `dir`.
-  static result<checkpoint_files> open(const std::string& dir);
+  /// Every write, fsync and rename goes through `env`.
+  static result<checkpoint_files> open(const std::string& dir,
+                                       storage_env& env = storage_env::standard());
 
 
   /// The file name of partition `p`'s part of checkpoint `id`.
@@ -89,8 +91,9 @@ public:
   status retain(size_t keep);
 
 private:
-  explicit checkpoint_files(std::string dir) : dir_(std::move(dir)) {}
+  checkpoint_files(std::string dir, storage_env& env) : dir_(std::move(dir)), env_(&env) {}
   std::string dir_;
+  storage_env* env_;
 };
 
 } // namespace hearth::state

@@ -37,6 +37,8 @@ std::string marker_key(std::uint32_t p) {
 struct egress_store::impl {
   MDB_env* env = nullptr;
   MDB_dbi dbi = 0;
+  storage_env* seam = nullptr;
+  std::string dir;
   ~impl() {
     if (env)
       mdb_env_close(env);
@@ -50,6 +52,10 @@ struct egress_store::impl {
     if (auto s = fn(txn); !s) {
       mdb_txn_abort(txn);
       return s;
+    }
+    if (int rc = seam->before_commit(dir); rc != 0) {
+      mdb_txn_abort(txn);
+      return lmdb_error("commit", rc);
     }
     if (int rc = mdb_txn_commit(txn); rc != 0)
       return lmdb_error("commit", rc);
@@ -85,8 +91,11 @@ struct egress_store::impl {
 egress_store::egress_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 egress_store::~egress_store() = default;
 
-result<std::unique_ptr<egress_store>> egress_store::open(const std::string& dir) {
+result<std::unique_ptr<egress_store>> egress_store::open(const std::string& dir,
+                                                         storage_env& env) {
   auto p = std::make_unique<impl>();
+  p->seam = &env;
+  p->dir = dir;
   if (auto s = detail::open_env(dir, size_t{1} << 34, p->env, p->dbi); !s)
     return s.err();
   return std::unique_ptr<egress_store>{new egress_store(std::move(p))};

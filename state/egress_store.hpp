@@ -13,6 +13,7 @@
 // threads, the coordinator and partitions.
 
 #include "state/checkpoint_files.hpp"
+#include "state/storage_env.hpp"
 
 #include <memory>
 #include <optional>
@@ -24,7 +25,9 @@ namespace hearth::state {
 class egress_store {
 public:
   ~egress_store();
-  static result<std::unique_ptr<egress_store>> open(const std::string& dir);
+  /// Opens or creates the store in `dir`; every commit goes through `env`.
+  static result<std::unique_ptr<egress_store>> open(const std::string& dir,
+                                                    storage_env& env = storage_env::standard());
 
   /// Makes the records of partition `p` visible, skipping those with a
   /// sequence number already released for `p`. One transaction.

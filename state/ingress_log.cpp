@@ -241,7 +241,7 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
   auto& seg = segments_.back();
   size_t done = 0;
   while (done < buf.size()) {
-    auto n = ::write(fd_, buf.data() + done, buf.size() - done);
+    auto n = opts_.env->write(fd_, buf.data() + done, buf.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -253,7 +253,7 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
     }
     done += static_cast<size_t>(n);
   }
-  if (opts_.sync && ::fdatasync(fd_) != 0) {
+  if (opts_.sync && opts_.env->fdatasync(fd_) != 0) {
     auto err = io_error("cannot fsync", seg.path);
     if (::ftruncate(fd_, static_cast<off_t>(seg.bytes)) != 0)
       broken_ = true;
@@ -459,8 +459,9 @@ std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
   auto f = p.get_future();
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (stopping_) {
-      p.set_value(error{errc::unavailable, "the ingress log is closed"});
+    if (stopping_ || !failed_.empty()) {
+      p.set_value(error{errc::unavailable, failed_.empty() ? "the ingress log is closed"
+                                                           : "the ingress log stopped: " + failed_});
       return f;
     }
     queue_.emplace_back(std::move(rec), std::move(p));
@@ -471,27 +472,31 @@ std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
 
 result<std::vector<ingress_record>> ingress_writer::read(std::uint64_t from, size_t max) {
   std::lock_guard<std::mutex> guard{log_mtx_};
+  if (!log_)
+    return error{errc::unavailable, "the ingress log is closed"};
   return log_->read(from, max);
 }
 
 status ingress_writer::trim(std::uint64_t before) {
   // The keys of the records about to go must be durable first: after a power
   // loss the index is re-built only from records still in the log.
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  if (!log_)
+    return error{errc::unavailable, "the ingress log is closed"};
   if (keys_)
     if (int rc = mdb_env_sync(keys_->env, 1); rc != 0)
       return lmdb_error("key index sync", rc);
-  std::lock_guard<std::mutex> guard{log_mtx_};
   return log_->trim(before);
 }
 
 std::uint64_t ingress_writer::next_offset() const {
   std::lock_guard<std::mutex> guard{log_mtx_};
-  return log_->next_offset();
+  return log_ ? log_->next_offset() : 0;
 }
 
 std::uint64_t ingress_writer::first_offset() const {
   std::lock_guard<std::mutex> guard{log_mtx_};
-  return log_->first_offset();
+  return log_ ? log_->first_offset() : 0;
 }
 
 void ingress_writer::stop() {
@@ -502,6 +507,16 @@ void ingress_writer::stop() {
   cv_.notify_one();
   if (thread_.joinable())
     thread_.join();
+  // The files and the key index are closed now, so the log can be opened
+  // again (a rebuild) while this object is still referenced.
+  std::lock_guard<std::mutex> guard{log_mtx_};
+  log_.reset();
+  keys_.reset();
+}
+
+std::string ingress_writer::failure() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return failed_;
 }
 
 std::uint64_t ingress_writer::groups() const {
@@ -558,9 +573,21 @@ void ingress_writer::run() {
     if (first && keys_)
       if (auto s = keys_->add(records, *first + records.size(), oldest); !s)
         std::fprintf(stderr, "hearth-node: %s\n", s.err().message.c_str());
+    std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> refused;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       ++groups_;
+      if (!first && failed_.empty()) {
+        // Stop taking records: what was queued meanwhile is refused too.
+        failed_ = first.err().message;
+        refused.swap(queue_);
+      }
+    }
+    if (!first) {
+      for (auto& [rec, promise] : refused)
+        promise.set_value(error{errc::unavailable, "the ingress log stopped: " + failed_});
+      if (opts_.on_failure)
+        opts_.on_failure(first.err());
     }
     if (first && opts_.on_durable && !records.empty())
       opts_.on_durable(records);

@@ -12,6 +12,7 @@
 
 #include "protocol/messages.hpp"
 #include "protocol/result.hpp"
+#include "state/storage_env.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -41,6 +42,8 @@ struct ingress_log_options {
   std::uint64_t segment_bytes = 64ull << 20;
   /// fsync after each append (off only in tests of throughput).
   bool sync = true;
+  /// The storage seam (a test's env can make writes and fsyncs fail).
+  storage_env* env = &storage_env::standard();
 };
 
 class ingress_log {
@@ -104,6 +107,12 @@ struct ingress_writer_options {
   /// Called on the writer thread with each group's new records, in offset
   /// order, once they are durable and before their submitters are answered.
   std::function<void(std::vector<ingress_record>)> on_durable;
+  /// Called once, on the writer thread, when an append (write or fsync)
+  /// failed. The writer is stopped then: the failed group and every later
+  /// submission get the error, none is acknowledged. After a failed fsync the
+  /// kernel may have dropped the log's dirty pages, so the log must be opened
+  /// again from what is on disk (a new ingress_log) before it takes records.
+  std::function<void(const error&)> on_failure;
 };
 
 /// Group commit in front of an ingress_log: any number of threads submit
@@ -135,6 +144,9 @@ public:
   /// Stops the writer thread after the queued records are written.
   void stop();
 
+  /// Why the writer stopped taking records after a failed append (empty: it did not).
+  std::string failure() const;
+
   /// Number of appends (fsyncs) done; for tests and metrics.
   std::uint64_t groups() const;
 
@@ -151,6 +163,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> queue_;
   bool stopping_ = false;
+  std::string failed_;         // set once an append failed: no more records
   std::uint64_t groups_ = 0;
   std::thread thread_;
 };

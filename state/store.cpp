@@ -108,6 +108,17 @@ int scan(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
 struct store::impl {
   MDB_env* env = nullptr;
   MDB_dbi dbi = 0;
+  storage_env* seam = nullptr;
+  std::string dir;
+
+  /// Commits `txn` through the seam; an LMDB code or errno, 0 on success.
+  int commit(MDB_txn* txn) {
+    if (int rc = seam->before_commit(dir); rc != 0) {
+      mdb_txn_abort(txn);
+      return rc;
+    }
+    return mdb_txn_commit(txn);
+  }
 
   ~impl() {
     if (env)
@@ -144,11 +155,13 @@ struct store::impl {
   }
 };
 
-store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+store::store(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 store::~store() = default;
 
 result<std::unique_ptr<store>> store::open(const std::string& dir, store_options opts) {
-  auto p = std::make_unique<impl>();
+  auto p = std::make_shared<impl>();
+  p->seam = opts.env;
+  p->dir = dir;
   if (auto s = detail::open_env(dir, opts.map_size, p->env, p->dbi); !s)
     return s.err();
   // Format version: written on creation, checked on every open.
@@ -198,7 +211,7 @@ status store::commit(const write_batch& batch) {
     mdb_txn_abort(txn);
     return lmdb_error("write", rc);
   }
-  if (int rc = mdb_txn_commit(txn); rc != 0)
+  if (int rc = impl_->commit(txn); rc != 0)
     return lmdb_error("commit", rc);
   persisted_seq_ = seq_;
   if (!changes_.overflow) {
@@ -216,6 +229,7 @@ status store::commit(const write_batch& batch) {
 // -- snapshot -----------------------------------------------------------------
 
 struct snapshot::impl {
+  std::shared_ptr<void> env_owner; // the store's environment stays open while this lives
   MDB_txn* txn = nullptr;
   MDB_dbi dbi = 0;
   ~impl() {
@@ -245,6 +259,7 @@ result<std::optional<std::string>> snapshot::get(std::string_view key) {
 
 result<std::unique_ptr<snapshot>> store::take_snapshot() {
   auto p = std::make_unique<snapshot::impl>();
+  p->env_owner = impl_;
   p->dbi = impl_->dbi;
   if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &p->txn); rc != 0)
     return lmdb_error("begin snapshot", rc);
@@ -272,7 +287,7 @@ status store::replace(const std::function<status(write_batch&)>& feed) {
     mdb_txn_abort(txn);
     return lmdb_error("restore", rc);
   }
-  if (int rc = mdb_txn_commit(txn); rc != 0)
+  if (int rc = impl_->commit(txn); rc != 0)
     return lmdb_error("commit", rc);
   changes_ = change_set{{}, true};
   return load_seq();

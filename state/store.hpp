@@ -14,6 +14,7 @@
 // separately (checkpoint_files.hpp).
 
 #include "state/format.hpp"
+#include "state/storage_env.hpp"
 
 #include <functional>
 #include <map>
@@ -30,6 +31,8 @@ namespace hearth::state {
 struct store_options {
   /// Maximum size of the memory map (LMDB map size), bytes.
   size_t map_size = size_t{1} << 34; // 16 GiB of address space, grows on disk lazily
+  /// The storage seam (a test's env can make commits fail).
+  storage_env* env = &storage_env::standard();
 };
 
 /// A group of writes committed atomically by store::commit.
@@ -61,8 +64,9 @@ private:
 };
 
 /// A stable view of a store at one moment (an LMDB read transaction): writes
-/// that follow are not seen. It may be handed to another thread, used by one
-/// thread at a time, and must be released before its store is closed.
+/// that follow are not seen. It may be handed to another thread and used by
+/// one thread at a time. It keeps the store's LMDB environment open until it
+/// is released, so it may outlive the store object itself.
 class snapshot {
 public:
   ~snapshot();
@@ -164,9 +168,9 @@ public:
 
 private:
   struct impl;
-  explicit store(std::unique_ptr<impl> p);
+  explicit store(std::shared_ptr<impl> p);
   status load_seq();
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<impl> impl_; // shared with the snapshots taken of it
   std::uint64_t seq_ = 0;
   std::uint64_t persisted_seq_ = 0;
   change_set changes_;
