@@ -3,7 +3,9 @@ BUILD_DIR ?= build
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test unit demo bench soak clean
+SAN_DIR ?= build-sanitize
+
+.PHONY: all deps build test unit demo bench soak clean sanitize sanitize-build
 
 all: build
 
@@ -16,9 +18,24 @@ $(BUILD_DIR)/CMakeCache.txt:
 build: $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Every test, then the unit tests and the shutdown, crash and fault tests
+# again on the AddressSanitizer + UndefinedBehaviorSanitizer build.
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+	@$(MAKE) --no-print-directory sanitize-build
+	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900 -L sanitize
+
+# The sanitizer build (its own folder), and the whole suite on it.
+$(SAN_DIR)/CMakeCache.txt:
+	cmake -S . -B $(SAN_DIR) -G "$(GENERATOR)" -DHEARTH_SANITIZE=ON
+
+sanitize-build: $(SAN_DIR)/CMakeCache.txt
+	cmake --build $(SAN_DIR) -j $(JOBS)
+
+sanitize: deps
+	@$(MAKE) --no-print-directory sanitize-build
+	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
@@ -42,4 +59,4 @@ soak: deps
 	  node --test --test-reporter=spec tests/integration/smoke_verifier.test.js
 
 clean:
-	rm -rf $(BUILD_DIR) build-release
+	rm -rf $(BUILD_DIR) build-release $(SAN_DIR)

@@ -63,6 +63,15 @@ result<int> check_layout(const node_options& opts) {
   return fd;
 }
 
+/// The reason an actor gave for its end: the text it quit with, when there
+/// is one (partitions quit with the failed write's message), or CAF's rendering.
+std::string describe(caf::actor_system& sys, const caf::error& reason) {
+  auto& ctx = reason.context();
+  if (ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  return sys.render(reason);
+}
+
 result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
                                                          std::uint32_t max_kg) {
   auto dash = id.find('-');
@@ -176,12 +185,13 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   n->opts_ = opts;
   n->faults_ = std::make_shared<fault_line>();
 
-  auto files = state::checkpoint_files::open(opts.checkpoint_dir);
+  auto files = state::checkpoint_files::open(opts.checkpoint_dir, *opts.env);
   if (!files)
     return files.err();
   n->files_ = std::make_shared<state::checkpoint_files>(std::move(*files));
   state::store_options sopts;
   sopts.map_size = opts.map_size;
+  sopts.env = opts.env;
   for (std::uint32_t p = 0; p < opts.partitions; ++p) {
     auto dir = (fs::path{opts.data_dir} / "partitions" / std::to_string(p)).string();
     auto store = state::store::open(dir, sopts);
@@ -190,7 +200,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     n->stores_.emplace_back(std::move(*store));
   }
   if (module->egress) {
-    auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string());
+    auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string(), *opts.env);
     if (!eg)
       return eg.err();
     n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
@@ -227,7 +237,9 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   // The ingress log must still hold every record after the checkpoint's
   // position: a checkpoint older than the log's trim point (the newest one
   // damaged, an older one left) would lose the records in between.
-  auto log = state::ingress_log::open((fs::path{opts.data_dir} / "ingress" / "log").string());
+  state::ingress_log_options lopts;
+  lopts.env = opts.env;
+  auto log = state::ingress_log::open((fs::path{opts.data_dir} / "ingress" / "log").string(), lopts);
   if (!log)
     return log.err();
   auto position = m ? m->ingress_position : 0;
@@ -291,7 +303,7 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   auto watch = [&](const caf::actor& a, std::string what) {
     a->attach_functor([faults = faults_, generation, what, sys = sys_](const caf::error& reason) {
       if (reason != caf::exit_reason::user_shutdown)
-        faults->report(generation, what + " stopped: " + sys->render(reason));
+        faults->report(generation, what + " stopped: " + describe(*sys, reason));
     });
   };
 

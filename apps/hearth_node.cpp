@@ -41,7 +41,7 @@ struct settings {
   std::uint64_t retention_ms = 3'600'000;
   std::uint64_t map_size = 1ull << 34;
   std::uint64_t min_free_bytes = 64ull << 20;
-  std::uint64_t max_checkpoint_age_ms = 60'000;
+  std::uint64_t max_checkpoint_age_ms = 0; // 0: the larger of 60 s and 3 intervals
 };
 
 
@@ -192,7 +192,9 @@ int main(int argc, char** argv) {
   nopts.idempotency_retention = std::chrono::milliseconds{s.retention_ms};
   nopts.map_size = s.map_size;
   nopts.min_free_bytes = s.min_free_bytes;
-  nopts.max_checkpoint_age = std::chrono::milliseconds{s.max_checkpoint_age_ms};
+  nopts.max_checkpoint_age = std::chrono::milliseconds{
+    s.max_checkpoint_age_ms != 0 ? s.max_checkpoint_age_ms
+                                 : std::max<std::uint64_t>(60'000, 3 * s.checkpoint_interval_ms)};
   auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
     die(started.err().code == errc::conflict ? 2 : 1, started.err().message);

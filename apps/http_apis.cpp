@@ -324,13 +324,37 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                   {"invocations_completed", s.invocations_completed},
                   {"dead_letters_written", s.dead_letters_written}};
     };
-    if (path == "/health" && req.method == "GET") {
-      json parts = json::array();
-      for (auto& s : n.stats()) {
-        parts.push_back(counters(s));
-        parts.back()["partition"] = s.partition;
+    // Probes: /livez answers while the process serves requests; /readyz and
+    // /health answer 200 only when the node can take and apply messages
+    // (partitions running and answering, ingress log writable), and /health
+    // also when a checkpoint completed recently and the disks have room.
+    if (path == "/livez" && req.method == "GET")
+      return io::json_ok(dump(json{{"status", "live"}}));
+    if ((path == "/readyz" || path == "/health") && req.method == "GET") {
+      auto h = n.health();
+      bool good = path == "/readyz" ? h.ready : h.problems.empty();
+      json out{{"status", good ? "ok" : "unavailable"},
+               {"ready", h.ready},
+               {"problems", h.problems}};
+      if (path == "/health") {
+        json parts = json::array();
+        for (auto& s : n.stats()) {
+          parts.push_back(counters(s));
+          parts.back()["partition"] = s.partition;
+        }
+        out["partitions"] = std::move(parts);
+        out["pipeline"] = h.pipeline;
+        out["restarts"] = h.restarts;
+        out["checkpoint"] = {{"last", h.last_checkpoint},
+                             {"age_ms", h.checkpoint_age_ms},
+                             {"failure", h.checkpoint_failure.empty()
+                                           ? json(nullptr) : json(h.checkpoint_failure)}};
+        out["free_bytes"] = {{"data_dir", h.data_free_bytes},
+                             {"checkpoint_dir", h.checkpoint_free_bytes}};
       }
-      return io::json_ok(dump(json{{"status", "ok"}, {"partitions", parts}}));
+      if (!good)
+        out["reason"] = h.problems.empty() ? std::string{"not ready"} : h.problems.front();
+      return io::json_ok(dump(out), good ? 200 : 503);
     }
     if (path == "/metrics" && req.method == "GET")
       return io::http_response{200, "text/plain; version=0.0.4; charset=utf-8",

@@ -397,6 +397,32 @@ async function health(admin) {
   return request(`${admin}/health`);
 }
 
+// The int value of state `name` of <ns>/<type>:<id> as the node stores it
+// (admin API); 0 when the address has no such state yet.
+async function storedInt(admin, ns, type, id, name = 'count') {
+  const res = await request(`${admin}/actors/${ns}/${type}/${encodeURIComponent(id)}`);
+  if (res.status === 404) return 0;
+  if (res.status !== 200 || !res.json) throw new Error(`GET /actors/${ns}/${type}/${id} answered ${res.status}: ${res.text}`);
+  const st = res.json.states && res.json.states[name];
+  return st ? st.value : 0;
+}
+
+// Waits until every id of `expected` ({id: count}) stores at least its count,
+// then checks each stores exactly that (more would be a message applied twice).
+async function assertStoredCounts(admin, ns, type, expected, timeoutMs = 120000) {
+  const last = {};
+  await poll(async () => {
+    for (const [id, want] of Object.entries(expected)) {
+      last[id] = await storedInt(admin, ns, type, id);
+      if (last[id] < want) return false;
+    }
+    return true;
+  }, timeoutMs, () => `stored counts ${JSON.stringify(expected)} (last read ${JSON.stringify(last)})`, 100);
+  for (const [id, want] of Object.entries(expected)) {
+    require('node:assert/strict').equal(await storedInt(admin, ns, type, id), want, `stored count of ${ns}/${type}:${id}`);
+  }
+}
+
 async function deadLetters(admin) {
   const res = await request(`${admin}/dead-letters`);
   if (res.status !== 200 || !res.json || !Array.isArray(res.json.dead_letters)) {
@@ -424,6 +450,7 @@ module.exports = {
   STRING_TYPENAME,
   cleanup,
   collectEgress,
+  assertStoredCounts,
   deadLetters,
   encodeValue,
   health,
@@ -438,5 +465,6 @@ module.exports = {
   sendOk,
   sleep,
   startNode,
+  storedInt,
   testModule,
 };

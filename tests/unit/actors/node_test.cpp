@@ -4,6 +4,7 @@
 #include "actors/node.hpp"
 
 #include "fakes/fake_function_client.hpp"
+#include "fakes/faulty_env.hpp"
 #include "protocol/primitives.hpp"
 
 #include <caf/all.hpp>
@@ -37,6 +38,7 @@ struct fixture {
   std::shared_ptr<fakes::fake_function_client> client
     = std::make_shared<fakes::fake_function_client>();
   std::unique_ptr<actors::node> node;
+  fakes::faulty_env env;
 
   fixture() {
     cfg.set("scheduler.max-threads", size_t{2});
@@ -46,6 +48,7 @@ struct fixture {
     actors::node_options opts;
     opts.data_dir = dir;
     opts.partitions = 2;
+    opts.env = &env;
     auto n = actors::node::start(*sys, opts,
                                  std::make_shared<const io::module_config>(std::move(*module)),
                                  client);
@@ -156,4 +159,82 @@ TEST_CASE_FIXTURE(fixture, "a delayed message is delivered after its delay with 
   auto letters = node->dead_letters();
   REQUIRE(letters->size() == 1);
   CHECK(letters->front().reason.find("already pending") != std::string::npos);
+}
+
+namespace {
+
+/// Answers calls until one carries `count` state, and returns it (the
+/// handshake rounds of a fresh or rebuilt address come first).
+std::optional<fakes::fake_function_client::call> call_with_state(fakes::fake_function_client& client) {
+  for (int i = 0; i < 5; ++i) {
+    auto c = client.next();
+    if (!c)
+      return std::nullopt;
+    if (!c->batch.states.empty())
+      return c;
+    fixture::answer(*c, protocol::incomplete_context{{{"count", protocol::int_type_name}}});
+  }
+  return std::nullopt;
+}
+
+std::int32_t count_of(const fakes::fake_function_client::call& c) {
+  auto& v = c.batch.states.at(0).value;
+  return v ? *protocol::as_int(*v) : 0;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a failed commit is never applied: the partitions are rebuilt and the log replays it once") {
+  REQUIRE(node->deliver(counter, protocol::make_string("a")));
+  auto c = call_with_state(*client);
+  REQUIRE(c);
+  CHECK(count_of(*c) == 0);
+  // The commit of this batch's effects fails (a full disk).
+  env.fail(fakes::faulty_env::op::commit, ENOSPC);
+  invocation_response r;
+  r.mutations.push_back({state_mutation::kind::modify, "count", protocol::make_int(1)});
+  answer(*c, r);
+  // The rebuilt partition gets "a" again from the log: the state it carries
+  // is the one before the failed batch, not the one the function returned.
+  auto again = call_with_state(*client);
+  REQUIRE(again);
+  CHECK(count_of(*again) == 0);
+  REQUIRE(again->batch.invocations.size() == 1);
+  CHECK(*protocol::as_string(again->batch.invocations[0].argument) == "a");
+  CHECK(env.failed(fakes::faulty_env::op::commit) == 1);
+  answer(*again, r);
+  // Applied once: the next message sees count 1.
+  REQUIRE(node->deliver(counter, protocol::make_string("b")));
+  auto next = client->next();
+  REQUIRE(next);
+  CHECK(count_of(*next) == 1);
+  answer(*next, invocation_response{});
+  auto h = node->health();
+  CHECK(h.restarts == 1);
+  CHECK(h.ready);
+  CHECK(h.pipeline == "running");
+}
+
+TEST_CASE_FIXTURE(fixture, "a failed ingress-log fsync refuses the message, rebuilds, and the next message is taken") {
+  env.fail(fakes::faulty_env::op::fdatasync, EIO);
+  auto refused = node->deliver(counter, protocol::make_string("lost"));
+  REQUIRE(!refused);
+  CHECK(refused.err().code == errc::unavailable);
+  // The node rebuilds the log and the partitions; meanwhile messages are refused.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  result<actors::delivery> taken = error{errc::unavailable, "not tried"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    taken = node->deliver(counter, protocol::make_string("kept"));
+    if (taken)
+      break;
+    CHECK(taken.err().code == errc::unavailable);
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(taken);
+  auto c = call_with_state(*client);
+  REQUIRE(c);
+  REQUIRE(c->batch.invocations.size() == 1);
+  CHECK(*protocol::as_string(c->batch.invocations[0].argument) == "kept");
+  answer(*c, invocation_response{});
+  CHECK(node->health().restarts == 1);
 }
