@@ -30,12 +30,16 @@ enum exit_code { done = 0, refused = 1, usage = 2, unreachable = 3, not_found = 
 struct client {
   std::string base;
   bool raw_json = false;
+  std::string token; // the admin API's bearer token; empty: none
 
   /// Calls the API; on failure prints one line and returns the exit code.
   std::variant<json, exit_code> call(const std::string& method, const std::string& path,
                                      const std::string& body = {},
                                      const std::vector<std::string>& headers = {}) const {
-    auto r = io::http_call(method, base + path, body, headers);
+    auto all = headers;
+    if (!token.empty())
+      all.push_back("Authorization: Bearer " + token);
+    auto r = io::http_call(method, base + path, body, all);
     if (!r) {
       std::cerr << "hearth: " << r.err().message << std::endl;
       return unreachable;
@@ -136,6 +140,9 @@ int main(int argc, char** argv) {
   std::string node = env && *env ? env : "localhost:8081";
   app.add_option("--node", node, "admin API address (default $HEARTH_ADMIN or localhost:8081)");
   app.add_flag("--json", c.raw_json, "print the API's JSON");
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "file holding the admin API's token (default: $HEARTH_TOKEN)");
 
   auto* status = app.add_subcommand("status", "node status and counters");
   auto* functions = app.add_subcommand("functions", "function types and their endpoints");
@@ -186,7 +193,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? done : usage;
   }
-  c.base = (node.rfind("http://", 0) == 0 ? "" : "http://") + node;
+  c.base = (node.rfind("http://", 0) == 0 || node.rfind("https://", 0) == 0 ? "" : "http://") + node;
+  if (!token_file.empty()) {
+    std::ifstream in{token_file};
+    if (!in) {
+      std::cerr << "hearth: --token-file " << token_file << ": cannot be read" << std::endl;
+      return usage;
+    }
+    std::getline(in, c.token);
+  } else if (const char* t = std::getenv("HEARTH_TOKEN"); t && *t) {
+    c.token = t;
+  }
+  while (!c.token.empty() && std::isspace(static_cast<unsigned char>(c.token.back())))
+    c.token.pop_back();
+  while (!c.token.empty() && std::isspace(static_cast<unsigned char>(c.token.front())))
+    c.token.erase(0, 1);
 
   if (status->parsed())
     return print(c, c.call("GET", "/status"), [](const json& j) {

@@ -18,6 +18,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sys/resource.h>
@@ -118,6 +119,27 @@ settings parse_settings(const std::vector<std::string>& sets) {
   return s;
 }
 
+/// True for addresses only this machine can reach.
+bool loopback(const std::string& bind) {
+  return bind == "localhost" || bind == "::1" || bind.rfind("127.", 0) == 0;
+}
+
+/// The admin token in `path`, without surrounding whitespace.
+std::string read_token(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    die(2, "--admin-token-file " + path + ": cannot be read");
+  std::string token{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto first = token.find_first_not_of(" \t\r\n");
+  auto last = token.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    die(2, "--admin-token-file " + path + ": the file is empty");
+  token = token.substr(first, last - first + 1);
+  if (token.size() < 16)
+    die(2, "--admin-token-file " + path + ": the token must have at least 16 characters");
+  return token;
+}
+
 /// Raises the soft limit on open files to the hard one: a node holds one
 /// socket per function connection (up to the endpoints' pool_size) and per
 /// ingress connection, more than the usual soft limit of 1024.
@@ -149,6 +171,9 @@ int main(int argc, char** argv) {
   app.add_option("--console-dir", console_dir,
                  "web console files (default: <binary dir>/../console)");
   app.add_option("--set", sets, "setting key=value (repeatable)");
+  std::string token_file;
+  app.add_option("--admin-token-file", token_file,
+                 "file holding the admin API's bearer token (required when --bind is not loopback)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +185,12 @@ int main(int argc, char** argv) {
     die(2, loaded.err().message);
   auto module = std::make_shared<const io::module_config>(std::move(*loaded));
   auto s = parse_settings(sets);
+  std::string admin_token;
+  if (!token_file.empty())
+    admin_token = read_token(token_file);
+  else if (!loopback(bind))
+    die(2, "--bind " + bind + " exposes the admin API beyond this machine: give it a token with "
+             "--admin-token-file FILE");
 
   // Signals are taken by sigwait in main; every thread started below inherits the mask.
   sigset_t signals;
@@ -204,6 +235,7 @@ int main(int argc, char** argv) {
   std::string ready = "hearth-node ready";
   auto info = std::make_shared<apps::node_info>();
   info->version = HEARTH_VERSION;
+  info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
                    io::http_handler h, std::uint64_t max_body) {
     io::http_server_options o;

@@ -206,7 +206,7 @@ std::optional<io::http_response> console_file(const std::string& dir, const std:
     {".ico", "image/x-icon"}};
   auto it = types.find(full.extension().string());
   return io::http_response{200, it == types.end() ? "application/octet-stream" : it->second,
-                           std::move(body)};
+                           std::move(body), {}};
 }
 
 std::string dump(const json& j) {
@@ -308,15 +308,61 @@ io::http_handler egress_api(const io::playground_egress_spec& spec,
     if (!rec)
       return io::json_error(500, rec.err().message);
     if (!*rec)
-      return io::http_response{404, "text/plain; charset=utf-8", ""};
-    return io::http_response{200, "text/plain; charset=utf-8", std::move(**rec)};
+      return io::http_response{404, "text/plain; charset=utf-8", "", {}};
+    return io::http_response{200, "text/plain; charset=utf-8", std::move(**rec), {}};
   };
 }
+
+namespace {
+
+/// True for every path of the API itself (not the console's files, not the probes).
+bool api_path(const std::string& path) {
+  for (auto* p : {"/health", "/metrics", "/status", "/functions"})
+    if (path == p)
+      return true;
+  for (auto* p : {"/actors", "/dead-letters", "/checkpoints"})
+    if (path.rfind(p, 0) == 0)
+      return true;
+  return false;
+}
+
+/// Compares in a time that does not depend on where the strings differ.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<size_t>(1, b.size())]);
+  return diff == 0;
+}
+
+/// 401 unless `req` carries the admin token (when one is set).
+std::optional<io::http_response> refuse_without_token(const io::http_request& req,
+                                                      const node_info& info) {
+  if (info.admin_token.empty())
+    return std::nullopt;
+  if (req.method == "GET" && (req.path == "/livez" || req.path == "/readyz"))
+    return std::nullopt;
+  if (req.method == "GET" && !api_path(req.path))
+    return std::nullopt; // the console's files (or a 404)
+  static const std::string scheme = "Bearer ";
+  auto given = req.header("Authorization");
+  if (given.size() > scheme.size() && given.compare(0, scheme.size(), scheme) == 0
+      && same_secret(given.substr(scheme.size()), info.admin_token))
+    return std::nullopt;
+  auto out = io::json_error(401, given.empty() ? "this admin API needs a token: send "
+                                                 "'Authorization: Bearer <token>'"
+                                               : "the admin token is not the node's");
+  out.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return out;
+}
+
+} // namespace
 
 io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info) {
   return [&n, info](const io::http_request& req) {
     static const std::string dl = "/dead-letters", act = "/actors", cps = "/checkpoints";
     const auto& path = req.path;
+    if (auto refused = refuse_without_token(req, *info))
+      return *refused;
     auto bad_param = [](const std::string& what) { return io::json_error(400, what); };
     auto counters = [](const actors::partition_stats& s) {
       return json{{"live_addresses", s.live_addresses},
@@ -358,7 +404,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
     }
     if (path == "/metrics" && req.method == "GET")
       return io::http_response{200, "text/plain; version=0.0.4; charset=utf-8",
-                               n.stats_registry().expose()};
+                               n.stats_registry().expose(), {}};
     if (path == "/status" && req.method == "GET") {
       auto& o = n.options();
       json parts = json::array();

@@ -30,6 +30,9 @@ struct node_info {
   std::string version;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::string console_dir; // the web console's files; empty: none
+  /// When set, every admin API request but the console's files and the
+  /// /livez and /readyz probes must carry "Authorization: Bearer <token>".
+  std::string admin_token;
 
   /// The servers' addresses, "ingress" -> "127.0.0.1:8090", ...: set as each
   /// server starts, read by the admin API meanwhile (so under a lock).
@@ -48,7 +51,8 @@ private:
 };
 
 /// The admin API (docs/admin-api.md): status, functions, actors, one address,
-/// send (and wait), dead letters, checkpoints, health.
+/// send (and wait), dead letters, checkpoints, health. With a token in `info`,
+/// a request without it is answered 401 (docs/admin-api.md, "Credentials").
 io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info);
 
 } // namespace hearth::apps

@@ -90,11 +90,11 @@ int main(int argc, char** argv) {
   opts.name = "hearth-bench-counter";
   auto server = io::start_http_server(opts, [](const io::http_request& req) {
     if (req.method != "POST")
-      return io::http_response{405, "text/plain", "use POST"};
+      return io::http_response{405, "text/plain", "use POST", {}};
     int status = 200;
     auto out = answer(req.body, status);
     return io::http_response{status, status == 200 ? "application/octet-stream" : "text/plain",
-                             std::move(out)};
+                             std::move(out), {}};
   });
   if (!server) {
     std::cerr << "hearth-bench-counter: " << server.err().message << "\n";

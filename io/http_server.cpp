@@ -10,11 +10,11 @@ namespace hearth::io {
 
 http_response json_error(int status, const std::string& message) {
   return http_response{status, "application/json",
-                       nlohmann::json{{"error", message}}.dump() + "\n"};
+                       nlohmann::json{{"error", message}}.dump() + "\n", {}};
 }
 
 http_response json_ok(std::string json_text, int status) {
-  return http_response{status, "application/json", std::move(json_text)};
+  return http_response{status, "application/json", std::move(json_text), {}};
 }
 
 namespace {
@@ -57,6 +57,8 @@ public:
         out = json_error(500, std::string{"internal error: "} + e.what());
       }
       res.status = out.status;
+      for (auto& [name, value] : out.headers)
+        res.set_header(name.c_str(), value);
       res.set_content(out.body, out.content_type.c_str());
     };
     for (auto* m : {"GET", "PUT", "POST", "DELETE", "PATCH"}) {

@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hearth::io {
 
@@ -28,6 +30,7 @@ struct http_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // more response headers
 };
 
 /// A JSON error answer: {"error": message}.
