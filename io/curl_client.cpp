@@ -1,3 +1,4 @@
+#include "io/endpoint_url.hpp"
 #include "io/function_client.hpp"
 #include "io/retry_policy.hpp"
 #include "protocol/codec.hpp"
@@ -26,6 +27,7 @@ struct transfer {
   CURL* easy = nullptr;
   std::string response;
   bool too_large = false;
+  char detail[CURL_ERROR_SIZE] = {}; // libcurl's own words on a failure (the TLS error, say)
 
   transfer(function_request r, completion d, millis max_backoff)
     : req(std::move(r)), done(std::move(d)),
@@ -62,8 +64,9 @@ public:
 
   ~curl_client() override {
     shutdown();
-    for (auto* e : idle_)
-      curl_easy_cleanup(e);
+    for (auto& [tls, handles] : idle_)
+      for (auto* e : handles)
+        curl_easy_cleanup(e);
     curl_multi_cleanup(multi_);
     curl_slist_free_all(headers_);
   }
@@ -150,25 +153,43 @@ private:
     }
   }
 
-  /// Keeps the transfer's easy handle for the next call (its options are
-  /// all set again by start()); a handle is cheap to keep, costly to create.
+  static std::string tls_key(const transport_options& t) {
+    return t.tls ? t.tls->signature() : std::string{};
+  }
+
+  /// Keeps the transfer's easy handle for the next call with the same TLS
+  /// options (the other options are all set again by start()); a handle is
+  /// cheap to keep, costly to create.
   void release(transfer& t) {
     if (!t.easy)
       return;
-    if (idle_.size() < idle_kept)
-      idle_.push_back(t.easy);
+    curl_easy_setopt(t.easy, CURLOPT_ERRORBUFFER, nullptr); // the transfer's buffer goes with it
+    auto& idle = idle_[tls_key(t.req.transport)];
+    if (idle.size() < idle_kept)
+      idle.push_back(t.easy);
     else
       curl_easy_cleanup(t.easy);
     t.easy = nullptr;
   }
 
-  CURL* fresh_handle() {
-    if (!idle_.empty()) {
-      auto* e = idle_.back();
-      idle_.pop_back();
+  CURL* fresh_handle(const transport_options& transport) {
+    auto& idle = idle_[tls_key(transport)];
+    if (!idle.empty()) {
+      auto* e = idle.back();
+      idle.pop_back();
       return e;
     }
     auto* e = curl_easy_init();
+    if (auto& tls = transport.tls) {
+      if (!tls->trust_cacerts.empty())
+        curl_easy_setopt(e, CURLOPT_CAINFO, tls->trust_cacerts.c_str());
+      if (!tls->client_cert.empty()) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, tls->client_cert.c_str());
+        curl_easy_setopt(e, CURLOPT_SSLKEY, tls->client_key.c_str());
+      }
+      if (!tls->client_key_password.empty())
+        curl_easy_setopt(e, CURLOPT_KEYPASSWD, tls->client_key_password.c_str());
+    }
     // Options that are the same for every call.
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
@@ -190,9 +211,18 @@ private:
     }
     t->response.clear();
     t->too_large = false;
-    CURL* e = fresh_handle();
+    t->detail[0] = '\0';
+    auto target = parse_endpoint_url(t->req.url);
+    if (!target) { // module.yaml's check makes this unreachable
+      complete(std::move(t), target.err());
+      return;
+    }
+    CURL* e = fresh_handle(t->req.transport);
     t->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, t->req.url.c_str());
+    curl_easy_setopt(e, CURLOPT_URL, target->url.c_str());
+    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH,
+                     target->unix_socket.empty() ? nullptr : target->unix_socket.c_str());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->detail);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->req.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->req.body.size()));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
@@ -238,6 +268,8 @@ private:
       t->last_error = "HTTP " + std::to_string(status);
     } else {
       t->last_error = curl_easy_strerror(code);
+      if (t->detail[0] != '\0' && t->last_error != t->detail)
+        t->last_error += std::string{": "} + t->detail;
     }
     auto wait = t->policy.backoff(t->attempt - 1, clock::now());
     if (!wait) {
@@ -261,7 +293,7 @@ private:
   curl_client_options opts_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;     // the same for every call
-  std::vector<CURL*> idle_;           // easy handles to reuse (I/O thread only)
+  std::map<std::string, std::vector<CURL*>> idle_; // easy handles to reuse, by TLS options (I/O thread only)
   std::thread thread_;
   std::mutex mtx_;
   bool stopping_ = false;

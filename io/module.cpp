@@ -1,5 +1,7 @@
 #include "io/module.hpp"
 
+#include "io/endpoint_url.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -68,8 +70,40 @@ result<millis> duration_value(const located& loc, const YAML::Node& node, const 
   return *d;
 }
 
+/// A TLS file option: a readable file's path. StateFun also takes
+/// `classpath:` resources, which exist only in a JVM.
+result<std::string> tls_file(const located& loc, const YAML::Node& v, const std::string& field) {
+  if (!v.IsScalar() || v.Scalar().empty())
+    return loc.at(v, field, "must be the path of a file");
+  auto path = v.Scalar();
+  if (path.rfind("classpath:", 0) == 0)
+    return loc.at(v, field, "'classpath:' resources exist only in a JVM; give the path of a file");
+  if (path.rfind("file://", 0) == 0)
+    path = path.substr(7);
+  else if (path.rfind("file:", 0) == 0)
+    path = path.substr(5);
+  std::ifstream in{path};
+  if (!in)
+    return loc.at(v, field, "cannot read '" + path + "'");
+  return path;
+}
+
+/// The password in the file `path` (its first line).
+result<std::string> password_in(const located& loc, const YAML::Node& v, const std::string& field,
+                                const std::string& path) {
+  std::ifstream in{path};
+  std::string password;
+  std::getline(in, password);
+  if (!password.empty() && password.back() == '\r')
+    password.pop_back();
+  if (password.empty())
+    return loc.at(v, field, "'" + path + "' holds no password");
+  return password;
+}
+
 status parse_transport(const located& loc, const YAML::Node& spec, const std::string& prefix,
                        transport_options& t) {
+  tls_options tls;
   // Flat (async transport) keys, and the OkHttp-style `timeouts:` map.
   for (auto it = spec.begin(); it != spec.end(); ++it) {
     auto key = it->first.Scalar();
@@ -116,12 +150,32 @@ status parse_transport(const located& loc, const YAML::Node& spec, const std::st
       }
     } else if (key == "trust_cacerts" || key == "client_cert" || key == "client_key"
                || key == "client_key_password") {
-      return loc.at(v, field, "TLS client options are not supported yet");
+      auto file = tls_file(loc, v, field);
+      if (!file)
+        return file.err();
+      if (key == "trust_cacerts")
+        tls.trust_cacerts = *file;
+      else if (key == "client_cert")
+        tls.client_cert = *file;
+      else if (key == "client_key")
+        tls.client_key = *file;
+      else if (auto password = password_in(loc, v, field, *file); !password)
+        return password.err();
+      else
+        tls.client_key_password = *password;
     }
     // Unknown properties are ignored, as StateFun does.
   }
   if (t.connect > t.call)
     t.connect = t.call;
+  if (tls.client_cert.empty() != tls.client_key.empty())
+    return loc.at(spec, prefix.substr(0, prefix.size() - 1),
+                  "client_cert and client_key must be given together");
+  if (!tls.client_key_password.empty() && tls.client_key.empty())
+    return loc.at(spec, prefix.substr(0, prefix.size() - 1),
+                  "client_key_password needs client_key");
+  if (tls.signature() != tls_options{}.signature())
+    t.tls = std::make_shared<const tls_options>(std::move(tls));
   return ok();
 }
 
@@ -147,11 +201,8 @@ status parse_endpoint(const located& loc, const YAML::Node& doc, const YAML::Nod
   auto url = scalar(loc, spec, spec["urlPathTemplate"], "spec.urlPathTemplate");
   if (!url)
     return url.err();
-  auto l = lower(*url);
-  if (l.rfind("http://", 0) != 0 && l.rfind("https://", 0) != 0)
-    return loc.at(spec["urlPathTemplate"], "spec.urlPathTemplate",
-                  "must start with http:// or https:// (http+unix is not supported yet), got '"
-                    + *url + "'");
+  if (auto parsed = parse_endpoint_url(*url); !parsed)
+    return loc.at(spec["urlPathTemplate"], "spec.urlPathTemplate", parsed.err().message);
   ep.url_template = *url;
   if (auto mb = spec["maxNumBatchRequests"]) {
     // StateFun: values <= 0 disable the cap.

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,21 @@ namespace hearth::io {
 
 using millis = std::chrono::milliseconds;
 
+/// TLS options of an endpoint (StateFun's v2 transport names). Files are PEM;
+/// the client key may be encrypted (PKCS#8), its password read at load time
+/// from the file `client_key_password` names.
+struct tls_options {
+  std::string trust_cacerts;       // CA certificates to trust; empty: the system's
+  std::string client_cert;         // for mutual TLS, with client_key
+  std::string client_key;
+  std::string client_key_password; // the password itself; empty: none
+
+  /// One string that differs whenever any option does.
+  std::string signature() const {
+    return trust_cacerts + '\n' + client_cert + '\n' + client_key + '\n' + client_key_password;
+  }
+};
+
 /// HTTP transport options of an endpoint (StateFun's async transport names).
 struct transport_options {
   millis call{std::chrono::minutes{2}};   // budget for all attempts of one request
@@ -24,6 +40,7 @@ struct transport_options {
   millis pool_ttl{std::chrono::seconds{15}};
   std::uint32_t pool_size = 1024;
   std::uint64_t payload_max_bytes = 32ull << 20;
+  std::shared_ptr<const tls_options> tls; // null: no TLS options given
 };
 
 /// `io.statefun.endpoints.v2/http` (and v1): where a set of function types is served.

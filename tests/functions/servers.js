@@ -46,6 +46,7 @@
 //                 (base64) and, for string values, what asString() reads.
 
 const http = require('node:http');
+const https = require('node:https');
 const { Readable } = require('node:stream');
 const { StateFun, messageBuilder, egressMessageBuilder } = require('apache-flink-statefun');
 require('apache-flink-statefun/dist/generated/request-reply_pb');
@@ -385,23 +386,29 @@ function readBody(req) {
   });
 }
 
-function listen(server, port, host) {
+// Listens on `port` at `host`, or on the UNIX socket `socketPath` when given;
+// resolves with the port (null for a socket).
+function listen(server, port, host, socketPath) {
   return new Promise((resolve, reject) => {
     const onError = (err) => reject(err);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const done = () => {
       server.removeListener('error', onError);
-      resolve(server.address().port);
-    });
+      resolve(socketPath ? null : server.address().port);
+    };
+    if (socketPath) server.listen(socketPath, done);
+    else server.listen(port, host, done);
   });
 }
 
-// Serves a StateFun instance behind the counting wrapper.
+// Serves a StateFun instance behind the counting wrapper: over HTTP, or over
+// HTTPS with `tls` (options of https.createServer: key, cert, ca,
+// requestCert...), on a TCP port or on the UNIX socket `socketPath`.
 // Returns {port, url(name), stats, close(), down(mode), up()}.
 //   down('refuse')  closes the listening socket and every open connection,
 //                   so the runtime sees refused connections;
 //   down('503')     keeps listening but answers every call with 503.
-async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
+async function serveStateFun(statefun, { port = 0, host = '127.0.0.1', tls, socketPath } = {}) {
   const stats = {
     requests: 0,
     unavailable: 0,
@@ -413,7 +420,7 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
   };
   let mode = 'up';
 
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req, res) => {
     try {
       if (req.method === 'GET' && req.url === '/stats') {
         const body = JSON.stringify({ ...stats, mode });
@@ -455,10 +462,11 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     }
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   server.keepAliveTimeout = 30000;
 
-  const boundPort = await listen(server, port, host);
+  const boundPort = await listen(server, port, host, socketPath);
 
   return {
     port: boundPort,
@@ -481,7 +489,7 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
       });
     },
     async up() {
-      if (mode === 'refused') await listen(server, boundPort, host);
+      if (mode === 'refused') await listen(server, boundPort, host, socketPath);
       mode = 'up';
     },
     async close() {
@@ -499,7 +507,7 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1' } = {}) {
 // and `gates` (the gates of test/gate).
 async function startTestFunctions(opts = {}) {
   const { statefun, records, gates } = createTestStateFun(opts);
-  const server = await serveStateFun(statefun, { port: opts.port || 0 });
+  const server = await serveStateFun(statefun, { port: opts.port || 0, tls: opts.tls, socketPath: opts.socketPath });
   return Object.assign(server, { statefun, records, gates });
 }
 

@@ -153,3 +153,74 @@ TEST_CASE("ingress paths and typenames must be valid UTF-8") {
   CHECK(!parse_ingress_path("/ns/type/\xe2\x82"));
   CHECK(!ingress_value("application/vnd.a/\xc3(", "x"));
 }
+
+#include "io/endpoint_url.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+std::string endpoint_with(const std::string& url, const std::string& transport_lines) {
+  return "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/b\n  urlPathTemplate: " + url
+         + "\n  transport:\n" + transport_lines;
+}
+} // namespace
+
+TEST_CASE("TLS options: readable files, cert with key, a password file, no classpath") {
+  auto dir = std::filesystem::temp_directory_path() / "hearth-module-tls-test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream{dir / name} << text;
+    return (dir / name).string();
+  };
+  auto ca = write("ca.pem", "x"), cert = write("c.pem", "x"), key = write("k.pem", "x");
+  auto pw = write("pw", "secret\n"), empty_pw = write("empty", "");
+  auto m = parse_module(endpoint_with("https://h/{function.name}",
+                                      "    trust_cacerts: " + ca + "\n    client_cert: file://" + cert
+                                        + "\n    client_key: file:" + key
+                                        + "\n    client_key_password: " + pw + "\n"),
+                        "m.yaml");
+  REQUIRE(m);
+  auto& tls = m->endpoints[0].transport.tls;
+  REQUIRE(tls);
+  CHECK(tls->trust_cacerts == ca);
+  CHECK(tls->client_cert == cert);
+  CHECK(tls->client_key == key);
+  CHECK(tls->client_key_password == "secret");
+  CHECK(!parse_module(endpoint_with("https://h/", "    call: 1s\n"), "m.yaml")->endpoints[0].transport.tls);
+
+  CHECK(error_of(endpoint_with("https://h/", "    trust_cacerts: classpath:ca.pem\n"))
+        == "m.yaml:6: field 'spec.transport.trust_cacerts': 'classpath:' resources exist only in "
+           "a JVM; give the path of a file");
+  CHECK(error_of(endpoint_with("https://h/", "    trust_cacerts: /no/such/ca.pem\n"))
+        == "m.yaml:6: field 'spec.transport.trust_cacerts': cannot read '/no/such/ca.pem'");
+  CHECK(error_of(endpoint_with("https://h/", "    client_cert: " + cert + "\n"))
+          .find("client_cert and client_key must be given together")
+        != std::string::npos);
+  CHECK(error_of(endpoint_with("https://h/", "    client_cert: " + cert + "\n    client_key: " + key
+                                               + "\n    client_key_password: " + empty_pw + "\n"))
+          .find("holds no password")
+        != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("endpoint URLs: http, https, and UNIX sockets named by their first '.sock' segment") {
+  CHECK(parse_endpoint_url("http://h:1/x")->url == "http://h:1/x");
+  CHECK(parse_endpoint_url("HTTPS://h/x")->unix_socket.empty());
+  auto u = parse_endpoint_url("http+unix:///run/fns.sock/counter");
+  REQUIRE(u);
+  CHECK(u->unix_socket == "/run/fns.sock");
+  CHECK(u->url == "http://localhost/counter");
+  auto s = parse_endpoint_url("https+unix:///a.sockets/b.sock");
+  REQUIRE(s);
+  CHECK(s->unix_socket == "/a.sockets/b.sock");
+  CHECK(s->url == "https://localhost/");
+  CHECK(!parse_endpoint_url("http+unix:///run/fns/counter"));
+  CHECK(!parse_endpoint_url("http+unix://fns.sock/x"));
+  CHECK(!parse_endpoint_url("ftp://h/"));
+  CHECK(error_of("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a/b\n"
+                 "  urlPathTemplate: http+unix:///no/socket/here\n")
+          .find("m.yaml:4: field 'spec.urlPathTemplate': a http+unix URL needs")
+        == 0);
+}
