@@ -30,7 +30,8 @@ enum exit_code { done = 0, refused = 1, usage = 2, unreachable = 3, not_found = 
 struct client {
   std::string base;
   bool raw_json = false;
-  std::string token; // the admin API's bearer token; empty: none
+  std::string token;   // the admin API's bearer token; empty: none
+  std::string ca_file; // CAs for an https:// node; empty: the system's
 
   /// Calls the API; on failure prints one line and returns the exit code.
   std::variant<json, exit_code> call(const std::string& method, const std::string& path,
@@ -39,7 +40,7 @@ struct client {
     auto all = headers;
     if (!token.empty())
       all.push_back("Authorization: Bearer " + token);
-    auto r = io::http_call(method, base + path, body, all);
+    auto r = io::http_call(method, base + path, body, all, std::chrono::seconds{120}, ca_file);
     if (!r) {
       std::cerr << "hearth: " << r.err().message << std::endl;
       return unreachable;
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
   std::string node = env && *env ? env : "localhost:8081";
   app.add_option("--node", node, "admin API address (default $HEARTH_ADMIN or localhost:8081)");
   app.add_flag("--json", c.raw_json, "print the API's JSON");
+  app.add_option("--cacert", c.ca_file, "CA certificates to check an https:// node against");
   std::string token_file;
   app.add_option("--token-file", token_file,
                  "file holding the admin API's token (default: $HEARTH_TOKEN)");

@@ -171,6 +171,10 @@ int main(int argc, char** argv) {
   app.add_option("--console-dir", console_dir,
                  "web console files (default: <binary dir>/../console)");
   app.add_option("--set", sets, "setting key=value (repeatable)");
+  std::string tls_cert, tls_key;
+  app.add_option("--tls-cert", tls_cert,
+                 "PEM certificate: the ingress, egress and admin servers speak HTTPS");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   std::string token_file;
   app.add_option("--admin-token-file", token_file,
                  "file holding the admin API's bearer token (required when --bind is not loopback)");
@@ -185,6 +189,8 @@ int main(int argc, char** argv) {
     die(2, loaded.err().message);
   auto module = std::make_shared<const io::module_config>(std::move(*loaded));
   auto s = parse_settings(sets);
+  if (tls_cert.empty() != tls_key.empty())
+    die(2, "--tls-cert and --tls-key go together");
   std::string admin_token;
   if (!token_file.empty())
     admin_token = read_token(token_file);
@@ -243,6 +249,8 @@ int main(int argc, char** argv) {
     o.port = port;
     o.name = name;
     o.max_body_bytes = max_body;
+    o.tls_cert = tls_cert;
+    o.tls_key = tls_key;
     o.threads = std::string{name} == "ingress" ? s.ingress_threads : 8;
     auto srv = io::start_http_server(o, std::move(h));
     if (!srv) {

@@ -13,7 +13,7 @@ size_t append(char* data, size_t size, size_t n, void* user) {
 
 result<http_reply> http_call(const std::string& method, const std::string& url,
                              const std::string& body, const std::vector<std::string>& headers,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, const std::string& ca_file) {
   CURL* e = curl_easy_init();
   if (!e)
     return error{errc::io, "cannot start an HTTP request"};
@@ -29,6 +29,8 @@ result<http_reply> http_call(const std::string& method, const std::string& url,
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  if (!ca_file.empty())
+    curl_easy_setopt(e, CURLOPT_CAINFO, ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, append);

@@ -16,11 +16,13 @@ struct http_reply {
   std::string body;
 };
 
-/// Sends `method url` with `body` and the given "Name: value" headers.
-/// errc::unavailable when the server cannot be reached (refused, timeout).
+/// Sends `method url` with `body` and the given "Name: value" headers; an
+/// https URL is checked against the CAs in `ca_file` (empty: the system's).
+/// errc::unavailable when the server cannot be reached (refused, timeout, TLS).
 result<http_reply> http_call(const std::string& method, const std::string& url,
                              const std::string& body = {},
                              const std::vector<std::string>& headers = {},
-                             std::chrono::milliseconds timeout = std::chrono::seconds{120});
+                             std::chrono::milliseconds timeout = std::chrono::seconds{120},
+                             const std::string& ca_file = {});
 
 } // namespace hearth::io

@@ -47,6 +47,8 @@ struct http_server_options {
   std::uint64_t max_body_bytes = 32ull << 20; // larger bodies get 413
   unsigned threads = 64;                  // concurrent requests being handled
   std::string name = "http";              // for log lines
+  std::string tls_cert;                   // PEM certificate (chain): serve HTTPS; empty: HTTP
+  std::string tls_key;                    // its PEM private key
 };
 
 class http_server {

@@ -10,44 +10,15 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const h = require('./harness');
+const { makeCerts } = require('./certs');
 const { startTestFunctions, serveStateFun } = require('../functions/servers');
 
 let dir;
 let fns; // https with mutual TLS, on a TCP port
 const extra = [];
 let node;
-
-function openssl(...args) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-// A CA, and a certificate of `name` signed by it for localhost and 127.0.0.1.
-function makeCerts() {
-  const ext = path.join(dir, 'san.ext');
-  fs.writeFileSync(ext, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  for (const ca of ['ca', 'other-ca']) {
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=hearth test ${ca}`);
-  }
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'server.crt', '-days', '2', '-extfile', ext);
-  // The client's key is encrypted (PKCS#8); its password is in a file.
-  fs.writeFileSync(path.join(dir, 'key-password'), 'a client key password\n');
-  openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-aes-256-cbc', '-pass', 'file:key-password', '-out', 'client.key');
-  openssl('req', '-new', '-key', 'client.key', '-passin', 'file:key-password', '-out', 'client.csr',
-    '-subj', '/CN=hearth');
-  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'client.crt', '-days', '2');
-  assert.match(fs.readFileSync(path.join(dir, 'client.key'), 'utf8'), /BEGIN ENCRYPTED PRIVATE KEY/);
-}
-
-const file = (name) => path.join(dir, name);
+let file; // path of a certificate file
 
 function endpoint(fn, url, transport = []) {
   return [
@@ -65,7 +36,7 @@ function endpoint(fn, url, transport = []) {
 
 before(async () => {
   dir = h.makeTempDir('hearth-tls-');
-  makeCerts();
+  file = makeCerts(dir);
   const tls = {
     key: fs.readFileSync(file('server.key')),
     cert: fs.readFileSync(file('server.crt')),
