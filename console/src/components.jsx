@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'preact/hooks';
 import { fmtAgo, fmtTime, isoTime } from './format.js';
 
 // A decoded value as the API gives it: {value}, {json}, {text}, {hex} or only {base64}.
@@ -48,4 +49,45 @@ export function Stat({ label, value, hint }) {
 
 export function Empty({ children }) {
   return <p class="muted empty">{children}</p>;
+}
+
+// The form that asks for the node's admin token (see useTokenPrompt).
+export function TokenForm({ prompt }) {
+  const input = useRef(null);
+  useEffect(() => {
+    if (input.current) input.current.focus();
+  }, [prompt.key]);
+  const submit = (e) => {
+    e.preventDefault();
+    const token = input.current.value.trim();
+    if (token) prompt.submit(token);
+  };
+  return (
+    <section class="token" aria-labelledby="token-h">
+      <h1 id="token-h">This node needs its admin token</h1>
+      <p>
+        The node was started with <code>--admin-token-file</code>: its admin API answers only requests
+        that carry that token. The console keeps it for this tab only.
+      </p>
+      {prompt.error ? <p class="error" role="alert" id="admin-token-error">The token was refused: {prompt.error}</p> : null}
+      <form class="token-form" onSubmit={submit}>
+        <div class="field">
+          <label for="admin-token">Admin token</label>
+          <input
+            id="admin-token"
+            ref={input}
+            type="password"
+            required
+            autocomplete="off"
+            spellcheck={false}
+            aria-invalid={prompt.error ? 'true' : undefined}
+            aria-describedby={prompt.error ? 'admin-token-error' : undefined}
+          />
+        </div>
+        <div class="field buttons">
+          <button type="submit" disabled={prompt.checking}>{prompt.checking ? 'Checking…' : 'Use this token'}</button>
+        </div>
+      </form>
+    </section>
+  );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
-import { queryString } from './api.js';
+import { queryString, setTokenPrompt } from './api.js';
 
 // Calls `load` now and then every `intervalMs` after the previous call ended
 // (never two at once); `intervalMs` 0 or null loads once. Data is reset when
@@ -37,6 +37,37 @@ export function usePoll(load, intervalMs, key = '') {
     updated: current ? state.updated : 0,
     loading: !current || (state.data === undefined && state.error === undefined),
     reload,
+  };
+}
+
+// Connects the API client's token prompt to the app. Returns null, or while
+// the node waits for its admin token {key, error, checking, submit(token)}:
+// key changes with every question, error is why the last token was refused
+// ('' the first time), checking is true once a token was submitted and until
+// the node answers.
+export function useTokenPrompt() {
+  const [asked, setAsked] = useState(null);
+  useEffect(() => {
+    let count = 0;
+    setTokenPrompt({
+      ask: (error) => new Promise((resolve) => {
+        count += 1;
+        setAsked({ key: count, error, checking: false, resolve });
+      }),
+      done: () => setAsked(null),
+    });
+    return () => setTokenPrompt(null);
+  }, []);
+  if (!asked) return null;
+  return {
+    key: asked.key,
+    error: asked.error,
+    checking: asked.checking,
+    submit: (token) => {
+      if (asked.checking) return;
+      setAsked({ ...asked, checking: true });
+      asked.resolve(token);
+    },
   };
 }
 

@@ -3,7 +3,8 @@ import { useEffect, useRef } from 'preact/hooks';
 import { api } from './api.js';
 import { fmtDuration } from './format.js';
 import { record } from './history.js';
-import { routes, usePoll, useRoute } from './hooks.js';
+import { TokenForm } from './components.jsx';
+import { routes, usePoll, useRoute, useTokenPrompt } from './hooks.js';
 import { Overview } from './pages/Overview.jsx';
 import { Functions } from './pages/Functions.jsx';
 import { Actors } from './pages/Actors.jsx';
@@ -53,7 +54,8 @@ function page(route, status, history) {
   };
 }
 
-function NodeLine({ status }) {
+function NodeLine({ status, locked }) {
+  if (locked) return <p class="node-line muted">Waiting for the admin token…</p>;
   if (status.error && !status.data) {
     return <p class="node-line bad" role="alert">Cannot reach the node: {status.error.message}</p>;
   }
@@ -69,6 +71,8 @@ function NodeLine({ status }) {
 
 function App() {
   const route = useRoute();
+  const tokenPrompt = useTokenPrompt();
+  const locked = tokenPrompt !== null;
   const history = useRef([]);
   const status = usePoll(async () => {
     const s = await api.status();
@@ -81,19 +85,21 @@ function App() {
   const firstRender = useRef(true);
 
   useEffect(() => {
-    document.title = `${current.title} · Hearth console`;
+    document.title = `${locked ? 'Admin token' : current.title} · Hearth console`;
     if (firstRender.current) {
       firstRender.current = false;
       return;
     }
-    // Move focus to the new page's heading, as a full page load would.
+    if (locked) return; // the token form takes the focus
+    // Move focus to the heading of the new page (or of the page the token
+    // form covered), as a full page load would.
     const heading = main.current && main.current.querySelector('h1');
     if (heading) {
       heading.setAttribute('tabindex', '-1');
       heading.focus({ preventScroll: true });
     }
     window.scrollTo(0, 0);
-  }, [routeKey]);
+  }, [routeKey, locked]);
 
   return (
     <>
@@ -110,11 +116,12 @@ function App() {
               ))}
             </ul>
           </nav>
-          <NodeLine status={status} />
+          <NodeLine status={status} locked={locked} />
         </div>
       </header>
       <main id="main" ref={main} tabindex="-1" class="wrap">
-        {current.body}
+        {locked ? <TokenForm key={tokenPrompt.key} prompt={tokenPrompt} /> : null}
+        <div hidden={locked}>{current.body}</div>
       </main>
     </>
   );

@@ -3,7 +3,8 @@
 // shopping-cart example: find a cart, read its items, send it messages from
 // the page and from the hearth CLI and watch its state change on the page;
 // the overview's charts, functions, actor paging, dead letters and
-// checkpoints.
+// checkpoints; and a second node with an admin token, which the console asks
+// for once per tab.
 //
 // Needs the console built (npm run build:console, or the `console` build
 // target) where the node looks for it: <directory of hearth-node>/../console,
@@ -350,4 +351,106 @@ test('the overview after the session; no page errors', { timeout: 120000 }, asyn
   assert.ok(fs.statSync(file).size > 10000, `${file} looks empty`);
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(badResponses, []);
+});
+
+test('a node with an admin token: the console asks for it, retries, and keeps it for the tab', { timeout: 120000 }, async () => {
+  const TOKEN = 'console-test-token-0123456789';
+  const tokenFile = path.join(h.makeTempDir('hearth-console-token-'), 'token');
+  fs.writeFileSync(tokenFile, `  ${TOKEN}\n`);
+  const args = ['--admin-token-file', tokenFile];
+  if (process.env.HEARTH_CONSOLE_DIR) args.push('--console-dir', path.resolve(process.env.HEARTH_CONSOLE_DIR));
+  const guarded = await h.startNode({ module: h.testModule({ port: fns.port, ingress: false }), args });
+  const wrong = 'not-the-token-of-this-node';
+  const refusal = await h.request(`${guarded.admin}/status`, { headers: { Authorization: `Bearer ${wrong}` } });
+  assert.equal(refusal.status, 401, refusal.text);
+  const status = (await h.request(`${guarded.admin}/status`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json;
+
+  // A context of its own: its tabs start without a token.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  const refused = [];
+  const authorization = [];
+  const newTab = async () => {
+    const tab = await context.newPage();
+    tab.setDefaultTimeout(WAIT_MS);
+    tab.on('pageerror', (e) => errors.push(e.stack || String(e)));
+    tab.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/status') authorization.push(req.headers().authorization);
+    });
+    tab.on('response', (res) => {
+      if (res.status() === 401) refused.push(new URL(res.url()).pathname);
+    });
+    return tab;
+  };
+  const nodeLine = (tab) => tab.locator('header .node-line', { hasText: /^Hearth \d+\.\d+\.\d+ · up .* · \d+ partitions$/ });
+  const tokenInput = (tab) => tab.getByLabel('Admin token', { exact: true });
+  const focusedId = (tab, id) => tab.waitForFunction((want) => document.activeElement && document.activeElement.id === want, id);
+  try {
+    const tab = await newTab();
+    await tab.goto(`${guarded.admin}/`);
+    // The prompt, with the focus in its password field; no error the first time.
+    const input = tokenInput(tab);
+    await input.waitFor();
+    assert.equal(await input.getAttribute('type'), 'password');
+    await focusedId(tab, 'admin-token');
+    await tab.getByRole('heading', { level: 1, name: 'This node needs its admin token' }).waitFor();
+    assert.equal(await tab.getByRole('alert').count(), 0);
+    assert.equal(await tab.title(), 'Admin token · Hearth console');
+    assert.ok(refused.includes('/status'), `401s: ${refused}`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await tab.screenshot({ path: path.join(ARTIFACTS, 'console-token.png') });
+
+    // A wrong token (submitted with Enter): the API's reason and the prompt again.
+    await input.fill(wrong);
+    await input.press('Enter');
+    const alert = tab.getByRole('alert').filter({ hasText: 'The token was refused' });
+    await alert.waitFor();
+    assert.equal((await alert.textContent()).trim(), `The token was refused: ${refusal.json.error}`);
+    assert.equal(await input.inputValue(), '');
+    await focusedId(tab, 'admin-token');
+    assert.equal(await tokenInput(tab).count(), 1);
+
+    // The right token: the overview with the node's status.
+    await input.fill(TOKEN);
+    await tab.getByRole('button', { name: 'Use this token' }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await nodeLine(tab).waitFor();
+    const partitionRows = tab.locator('section', { has: tab.getByRole('heading', { name: 'Partitions' }) }).locator('tbody tr');
+    await partitionRows.first().waitFor();
+    assert.equal(await partitionRows.count(), status.partitions.length);
+    assert.equal(await tokenInput(tab).count(), 0);
+    assert.equal(await tab.title(), 'Overview · Hearth console');
+    assert.equal(await tab.evaluate(() => window.sessionStorage.getItem('hearth-admin-token')), TOKEN);
+
+    // A reload in the same tab sends the kept token and asks nothing.
+    refused.length = 0;
+    authorization.length = 0;
+    await tab.reload();
+    await tab.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await nodeLine(tab).waitFor();
+    await tab.waitForResponse((res) => new URL(res.url()).pathname === '/status' && res.status() === 200);
+    assert.equal(await tokenInput(tab).count(), 0);
+    assert.deepEqual(refused, []);
+    assert.ok(authorization.length >= 2, `requests for /status: ${authorization.length}`);
+    for (const a of authorization) assert.equal(a, `Bearer ${TOKEN}`);
+
+    // Another tab starts without it: the status poll and the functions page
+    // are both refused, and one answer to one prompt lets both through.
+    const other = await newTab();
+    const both = Promise.all(['/status', '/functions'].map((p) =>
+      other.waitForResponse((res) => new URL(res.url()).pathname === p && res.status() === 401)));
+    await other.goto(`${guarded.admin}/#/functions`);
+    await both;
+    await tokenInput(other).fill(TOKEN);
+    await tokenInput(other).press('Enter');
+    await other.getByRole('heading', { level: 1, name: 'Functions' }).waitFor();
+    await other.getByRole('cell', { name: 'test/*' }).waitFor();
+    await nodeLine(other).waitFor();
+    assert.equal(await tokenInput(other).count(), 0);
+    assert.equal(refused.filter((p) => p === '/functions').length, 1, `401s: ${refused}`);
+  } finally {
+    await context.close();
+  }
+  await guarded.stop();
+  assert.deepEqual(errors, []);
 });
