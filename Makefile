@@ -4,8 +4,11 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Uni
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 SAN_DIR ?= build-sanitize
+# The sanitizer build uses clang, which also builds the libFuzzer targets.
+SAN_CXX ?= clang++
+FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build test unit demo bench soak clean sanitize sanitize-build
+.PHONY: all deps build test unit demo bench soak clean sanitize sanitize-build fuzz
 
 all: build
 
@@ -19,23 +22,30 @@ build: $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Every test, then the unit tests and the shutdown, crash and fault tests
-# again on the AddressSanitizer + UndefinedBehaviorSanitizer build.
+# again on the AddressSanitizer + UndefinedBehaviorSanitizer build, and each
+# fuzz target for 15 s from its corpus.
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory sanitize-build
-	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900 -L sanitize
+	cd $(SAN_DIR) && HEARTH_FUZZ_SECONDS=15 ctest --output-on-failure --timeout 900 -L sanitize
 
 # The sanitizer build (its own folder), and the whole suite on it.
 $(SAN_DIR)/CMakeCache.txt:
-	cmake -S . -B $(SAN_DIR) -G "$(GENERATOR)" -DHEARTH_SANITIZE=ON
+	cmake -S . -B $(SAN_DIR) -G "$(GENERATOR)" -DCMAKE_CXX_COMPILER=$(SAN_CXX) \
+	  -DHEARTH_SANITIZE=ON -DHEARTH_FUZZ=ON
 
 sanitize-build: $(SAN_DIR)/CMakeCache.txt
 	cmake --build $(SAN_DIR) -j $(JOBS)
 
 sanitize: deps
 	@$(MAKE) --no-print-directory sanitize-build
-	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900
+	cd $(SAN_DIR) && HEARTH_FUZZ_SECONDS=15 ctest --output-on-failure --timeout 900
+
+# Every fuzz target for FUZZ_SECONDS (300) each; see tests/fuzz/README.md.
+fuzz: deps
+	@$(MAKE) --no-print-directory sanitize-build
+	./tests/fuzz/run.sh $(SAN_DIR)/bin $(FUZZ_SECONDS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit

@@ -211,8 +211,14 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
 
   io::curl_client_options copts;
-  for (auto& ep : module->endpoints)
-    copts.max_calls_in_flight = std::max<long>(copts.max_calls_in_flight, ep.transport.pool_size);
+  // Calls in flight: the endpoints' largest pool_size (1024 unless a module
+  // says otherwise), not more: a function server gets no more connections
+  // than its pool allows.
+  if (!module->endpoints.empty()) {
+    copts.max_calls_in_flight = 1;
+    for (auto& ep : module->endpoints)
+      copts.max_calls_in_flight = std::max<long>(copts.max_calls_in_flight, ep.transport.pool_size);
+  }
   std::shared_ptr<io::function_client> client = io::make_curl_client(copts);
 
   actors::node_options nopts;

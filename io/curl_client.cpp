@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -21,7 +22,8 @@ using clock = std::chrono::steady_clock;
 struct transfer {
   function_request req;
   completion done;
-  retry_policy policy;
+  std::optional<retry_policy> policy; // set by the first attempt: waiting in the queue is free
+  millis max_backoff;
   int attempt = 0;
   std::string last_error;
   CURL* easy = nullptr;
@@ -29,9 +31,8 @@ struct transfer {
   bool too_large = false;
   char detail[CURL_ERROR_SIZE] = {}; // libcurl's own words on a failure (the TLS error, say)
 
-  transfer(function_request r, completion d, millis max_backoff)
-    : req(std::move(r)), done(std::move(d)),
-      policy(req.transport.call, clock::now(), max_backoff) {}
+  transfer(function_request r, completion d, millis backoff_cap)
+    : req(std::move(r)), done(std::move(d)), max_backoff(backoff_cap) {}
 };
 
 size_t on_write(char* data, size_t size, size_t n, void* user) {
@@ -203,7 +204,12 @@ private:
   }
 
   void start(std::unique_ptr<transfer> t) {
-    auto left = t->policy.remaining(clock::now());
+    // The call budget counts from the first attempt, not from the queue: with
+    // more busy addresses than calls in flight, a call may wait its turn for
+    // long, and a healthy function must not lose it to the wait.
+    if (!t->policy)
+      t->policy.emplace(t->req.transport.call, clock::now(), t->max_backoff);
+    auto left = t->policy->remaining(clock::now());
     if (left < millis{1}) {
       error err{errc::unavailable, "call budget spent: " + t->last_error};
       complete(std::move(t), std::move(err));
@@ -271,7 +277,7 @@ private:
       if (t->detail[0] != '\0' && t->last_error != t->detail)
         t->last_error += std::string{": "} + t->detail;
     }
-    auto wait = t->policy.backoff(t->attempt - 1, clock::now());
+    auto wait = t->policy->backoff(t->attempt - 1, clock::now());
     if (!wait) {
       error err{errc::unavailable, "no successful answer within the call budget of "
                                      + std::to_string(t->req.transport.call.count()) + " ms after "

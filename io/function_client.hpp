@@ -51,7 +51,10 @@ public:
 struct curl_client_options {
   /// Largest number of calls in flight, hence of open connections (the
   /// endpoints' largest pool_size). Further calls wait in the client's own
-  /// queue, in order, never inside libcurl.
+  /// queue, in order, never inside libcurl; a call's `call` budget starts
+  /// with its first attempt, not in the queue. The queue holds at most one
+  /// call per busy address (one request in flight per address), so it is
+  /// bounded by the addresses a partition holds (partition.max_pending).
   long max_calls_in_flight = 1024;
   /// Cap on one backoff wait.
   std::chrono::milliseconds max_backoff{1000};

@@ -103,9 +103,13 @@ result<std::string> slurp(const std::string& path) {
 }
 
 /// Parses records from `data`; stops at the first invalid one. Returns the
-/// number of valid bytes.
-size_t scan(std::string_view data, std::vector<ingress_record>* out, std::uint64_t from) {
+/// number of valid bytes. With `index`, notes (offset, byte) of every
+/// `every`-th record.
+size_t scan(std::string_view data, std::vector<ingress_record>* out, std::uint64_t from,
+            std::vector<std::pair<std::uint64_t, std::uint64_t>>* index = nullptr,
+            std::uint64_t every = 1, std::uint64_t* count = nullptr) {
   size_t pos = 0;
+  std::uint64_t n = 0;
   while (data.size() - pos >= header_bytes) {
     auto len = get_u32(data.substr(pos));
     auto crc = get_u32(data.substr(pos + 4));
@@ -118,11 +122,16 @@ size_t scan(std::string_view data, std::vector<ingress_record>* out, std::uint64
       ingress_record r;
       if (!decode_payload({payload, len}, r))
         break;
+      if (index && n % every == 0)
+        index->emplace_back(r.offset, pos);
       if (r.offset >= from)
         out->push_back(std::move(r));
     }
+    ++n;
     pos += header_bytes + len;
   }
+  if (count)
+    *count = n;
   return pos;
 }
 
@@ -169,7 +178,7 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
     if (name.size() != 24 || name.substr(20) != ".log")
       continue;
     try {
-      log->segments_.push_back({std::stoull(name.substr(0, 20)), entry.path().string(), 0});
+      log->segments_.push_back({std::stoull(name.substr(0, 20)), entry.path().string(), 0, 0, {}});
     } catch (...) {
       continue;
     }
@@ -182,7 +191,7 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
     if (!data)
       return data.err();
     std::vector<ingress_record> records;
-    auto valid = scan(*data, &records, 0);
+    auto valid = scan(*data, &records, 0, &seg.index, index_every, &seg.records);
     bool last = i + 1 == log->segments_.size();
     if (valid != data->size()) {
       if (!last || !torn_tail(*data, valid))
@@ -210,7 +219,7 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
 status ingress_log::roll() {
   if (fd_ >= 0)
     ::close(fd_);
-  segment seg{next_, (fs::path{dir_} / segment_name(next_)).string(), 0};
+  segment seg{next_, (fs::path{dir_} / segment_name(next_)).string(), 0, 0, {}};
   fd_ = ::open(seg.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0)
     return io_error("cannot create", seg.path);
@@ -231,8 +240,11 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
       return s.err();
   auto first = next_;
   std::string buf;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> indexed;
   for (size_t i = 0; i < records.size(); ++i) {
     records[i].offset = first + i;
+    if ((segments_.back().records + i) % index_every == 0)
+      indexed.emplace_back(records[i].offset, segments_.back().bytes + buf.size());
     auto payload = encode_payload(records[i]);
     put_u32(buf, static_cast<std::uint32_t>(payload.size()));
     put_u32(buf, checksum(payload));
@@ -260,29 +272,100 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
     return err;
   }
   seg.bytes += buf.size();
+  seg.records += records.size();
+  seg.index.insert(seg.index.end(), indexed.begin(), indexed.end());
   next_ = first + records.size();
   return first;
 }
 
-result<std::vector<ingress_record>> ingress_log::read(std::uint64_t from, size_t max) {
-  std::vector<ingress_record> out;
-  for (size_t i = 0; i < segments_.size() && out.size() < max; ++i) {
+std::vector<ingress_log::span> ingress_log::plan_read(std::uint64_t from) const {
+  std::vector<span> out;
+  for (size_t i = 0; i < segments_.size(); ++i) {
     auto& seg = segments_[i];
-    bool has_later = i + 1 < segments_.size();
-    if (has_later && segments_[i + 1].first <= from)
-      continue;
-    auto data = slurp(seg.path);
-    if (!data)
-      return data.err();
-    std::vector<ingress_record> records;
-    scan(std::string_view{*data}.substr(0, seg.bytes), &records, from);
-    for (auto& r : records) {
-      if (out.size() >= max)
-        break;
-      out.push_back(std::move(r));
-    }
+    if (i + 1 < segments_.size() && segments_[i + 1].first <= from)
+      continue; // wholly before `from`
+    // The last indexed record at or before `from` (records before it are skipped).
+    std::uint64_t pos = 0;
+    auto it = std::upper_bound(seg.index.begin(), seg.index.end(), from,
+                               [](std::uint64_t o, const auto& e) { return o < e.first; });
+    if (it != seg.index.begin())
+      pos = std::prev(it)->second;
+    out.push_back({seg.path, pos, seg.bytes});
   }
   return out;
+}
+
+result<std::vector<ingress_record>> ingress_log::read_spans(const std::vector<span>& spans,
+                                                            std::uint64_t from, size_t max,
+                                                            size_t max_bytes) {
+  std::vector<ingress_record> out;
+  size_t bytes = 0;
+  for (auto& sp : spans) {
+    if (out.size() >= max || (bytes >= max_bytes && !out.empty()))
+      break;
+    int fd = ::open(sp.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return io_error("cannot open", sp.path);
+    std::string buf;
+    auto pos = sp.pos;
+    size_t used = 0; // bytes of buf already parsed
+    bool done = false;
+    while (!done && pos < sp.end) {
+      // Read on, a chunk or the rest of a record that a chunk cut.
+      size_t want = std::min<std::uint64_t>(sp.end - pos, 1u << 20);
+      if (buf.size() - used >= header_bytes)
+        want = std::max<size_t>(want, std::min<std::uint64_t>(sp.end - pos,
+                                                              header_bytes + get_u32(std::string_view{buf}.substr(used))));
+      buf.erase(0, used);
+      used = 0;
+      auto old = buf.size();
+      buf.resize(old + want);
+      auto n = ::pread(fd, buf.data() + old, want, static_cast<off_t>(pos));
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) {
+          buf.resize(old);
+          continue;
+        }
+        auto err = n < 0 ? io_error("cannot read", sp.path)
+                         : error{errc::io, "ingress log segment " + sp.path + " is shorter than "
+                                             + std::to_string(sp.end) + " bytes"};
+        ::close(fd);
+        return err;
+      }
+      buf.resize(old + static_cast<size_t>(n));
+      pos += static_cast<std::uint64_t>(n);
+      // Whole records in the buffer.
+      while (buf.size() - used >= header_bytes) {
+        auto len = get_u32(std::string_view{buf}.substr(used));
+        if (buf.size() - used - header_bytes < len)
+          break; // the rest comes with the next read
+        std::string_view payload{buf.data() + used + header_bytes, len};
+        ingress_record r;
+        if (checksum(payload) != get_u32(std::string_view{buf}.substr(used + 4))
+            || !decode_payload(payload, r)) {
+          ::close(fd);
+          return error{errc::io, "ingress log segment " + sp.path + " is corrupt near byte "
+                                   + std::to_string(pos - (buf.size() - used))};
+        }
+        used += header_bytes + len;
+        if (r.offset < from)
+          continue;
+        bytes += len;
+        out.push_back(std::move(r));
+        if (out.size() >= max || bytes >= max_bytes) {
+          done = true;
+          break;
+        }
+      }
+    }
+    ::close(fd);
+  }
+  return out;
+}
+
+result<std::vector<ingress_record>> ingress_log::read(std::uint64_t from, size_t max,
+                                                      size_t max_bytes) {
+  return read_spans(plan_read(from), from, max, max_bytes);
 }
 
 status ingress_log::trim(std::uint64_t before) {
@@ -471,10 +554,15 @@ std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
 }
 
 result<std::vector<ingress_record>> ingress_writer::read(std::uint64_t from, size_t max) {
-  std::lock_guard<std::mutex> guard{log_mtx_};
-  if (!log_)
-    return error{errc::unavailable, "the ingress log is closed"};
-  return log_->read(from, max);
+  std::vector<ingress_log::span> spans;
+  {
+    // Only the plan under the lock: the files are read while appends go on.
+    std::lock_guard<std::mutex> guard{log_mtx_};
+    if (!log_)
+      return error{errc::unavailable, "the ingress log is closed"};
+    spans = log_->plan_read(from);
+  }
+  return ingress_log::read_spans(spans, from, max);
 }
 
 status ingress_writer::trim(std::uint64_t before) {

@@ -64,8 +64,29 @@ public:
   /// acknowledged and the log is left as it was.
   result<std::uint64_t> append(std::vector<ingress_record>& records);
 
-  /// Records with offset >= `from`, at most `max`, in order.
-  result<std::vector<ingress_record>> read(std::uint64_t from, size_t max);
+  /// Records with offset >= `from`, at most `max` (and about `max_bytes` of
+  /// them, but at least one), in order. Reads only from the nearest indexed
+  /// record before `from` on: the cost does not grow with the segment.
+  result<std::vector<ingress_record>> read(std::uint64_t from, size_t max,
+                                           size_t max_bytes = default_read_bytes);
+
+  /// Where the records from `from` on are: taken by the owner (cheap), then
+  /// read with read_spans() by any thread, without the owner's lock. Valid
+  /// until a trim() removes a segment it names (trims only go below the
+  /// positions still to be read).
+  struct span {
+    std::string path;
+    std::uint64_t pos = 0; // byte of the indexed record at or before `from`
+    std::uint64_t end = 0; // bytes of the segment that hold whole records
+  };
+  std::vector<span> plan_read(std::uint64_t from) const;
+  static result<std::vector<ingress_record>> read_spans(const std::vector<span>& spans,
+                                                        std::uint64_t from, size_t max,
+                                                        size_t max_bytes = default_read_bytes);
+
+  static constexpr size_t default_read_bytes = 16u << 20;
+  /// One index entry (offset, byte) every this many records of a segment.
+  static constexpr std::uint64_t index_every = 64;
 
   /// Deletes segments whose records all have offsets < `before`.
   status trim(std::uint64_t before);
@@ -81,6 +102,8 @@ private:
     std::uint64_t first = 0;
     std::string path;
     std::uint64_t bytes = 0;
+    std::uint64_t records = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> index; // (offset, byte), sparse
   };
   ingress_log() = default;
   status roll();

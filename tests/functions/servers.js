@@ -44,6 +44,8 @@
 //                 {id,op,count} to that playground topic.
 //   test/inspector records every message as received: typename, raw bytes
 //                 (base64) and, for string values, what asString() reads.
+//   test/slow     state `count` (int). Takes records.slow.delayMs (20 ms) per
+//                 call, then counts every message: a slow but healthy function.
 
 const http = require('node:http');
 const https = require('node:https');
@@ -95,6 +97,7 @@ function createTestStateFun(opts = {}) {
     gate: { arrivals: {}, blocked: {}, counts: {}, reads: {}, applied: {}, inflight: {}, maxInflight: {} },
     effects: { calls: {} },
     inspector: { received: {} },
+    slow: { delayMs: 20, counts: {}, calls: 0 },
   };
   const gates = createGates();
   const statefun = new StateFun();
@@ -194,6 +197,18 @@ function createTestStateFun(opts = {}) {
       const count = (context.storage.count || 0) + 1;
       context.storage.count = count;
       listFor(records.flaky.processed, id).push({ label: commandOf(message).label, count });
+    },
+  });
+
+  statefun.bind({
+    typename: 'test/slow',
+    specs: [{ name: 'count', type: StateFun.intType() }],
+    async fn(context) {
+      await sleep(records.slow.delayMs);
+      const count = (context.storage.count || 0) + 1;
+      context.storage.count = count;
+      records.slow.counts[context.self.id] = count;
+      records.slow.calls += 1;
     },
   });
 
@@ -403,12 +418,14 @@ function listen(server, port, host, socketPath) {
 
 // Serves a StateFun instance behind the counting wrapper: over HTTP, or over
 // HTTPS with `tls` (options of https.createServer: key, cert, ca,
-// requestCert...), on a TCP port or on the UNIX socket `socketPath`.
+// requestCert...), on a TCP port or on the UNIX socket `socketPath`. With a
+// `capture` array, every exchange's raw bytes are pushed to it as
+// {request, response} (Buffers): ToFunction in, FromFunction out.
 // Returns {port, url(name), stats, close(), down(mode), up()}.
 //   down('refuse')  closes the listening socket and every open connection,
 //                   so the runtime sees refused connections;
 //   down('503')     keeps listening but answers every call with 503.
-async function serveStateFun(statefun, { port = 0, host = '127.0.0.1', tls, socketPath } = {}) {
+async function serveStateFun(statefun, { port = 0, host = '127.0.0.1', tls, socketPath, capture } = {}) {
   const stats = {
     requests: 0,
     unavailable: 0,
@@ -451,6 +468,7 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1', tls, sock
       res.end = (chunk, ...rest) => {
         entry.status = res.statusCode;
         entry.response = decodeResponseKind(res.statusCode, chunk ? Buffer.from(chunk) : Buffer.alloc(0));
+        if (capture && chunk) capture.push({ request: body, response: Buffer.from(chunk) });
         return end(chunk, ...rest);
       };
       try {
@@ -507,7 +525,9 @@ async function serveStateFun(statefun, { port = 0, host = '127.0.0.1', tls, sock
 // and `gates` (the gates of test/gate).
 async function startTestFunctions(opts = {}) {
   const { statefun, records, gates } = createTestStateFun(opts);
-  const server = await serveStateFun(statefun, { port: opts.port || 0, tls: opts.tls, socketPath: opts.socketPath });
+  const server = await serveStateFun(statefun, {
+    port: opts.port || 0, tls: opts.tls, socketPath: opts.socketPath, capture: opts.capture,
+  });
   return Object.assign(server, { statefun, records, gates });
 }
 
