@@ -8,6 +8,12 @@
 // submitted the record waits. Each waiter is woken only by its own offset.
 // Records replayed after a restart have no waiter: reports about them are
 // no-ops. Thread-safe; the report calls never block on a waiter.
+//
+// It also knows which addresses are full (at maxNumBatchRequests, as their
+// partitions report) and how many senders wait for room, so that the
+// ingress can refuse a message for a full address before logging it when
+// too many senders already wait: the server's threads are not all pinned by
+// full addresses, and other addresses keep flowing.
 
 #include "actors/messages.hpp"
 
@@ -15,7 +21,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hearth::actors {
 
@@ -80,10 +88,15 @@ public:
     w.mode = mode;
     auto ready = [&] { return open_ || (mode == until::accepted ? w.accepted : w.done); };
     bool reached = true;
+    bool counted = !ready();
+    if (counted)
+      ++waiting_for_room_;
     if (mode == until::accepted)
       w.cv.wait(lock, ready);
     else
       reached = w.cv.wait_for(lock, timeout, ready);
+    if (counted)
+      --waiting_for_room_;
     outcome out;
     if (!reached)
       out.what = outcome::kind::timeout;
@@ -97,6 +110,26 @@ public:
       out = {outcome::kind::applied, std::move(w.batch)};
     waiting_.erase(it);
     return out;
+  }
+
+  /// Address `key` (protocol::address::to_string) is full, or has room again.
+  void set_full(const std::string& key, bool full) {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (full)
+      full_.insert(key);
+    else
+      full_.erase(key);
+  }
+
+  bool is_full(const std::string& key) {
+    std::lock_guard<std::mutex> g{mtx_};
+    return full_.count(key) != 0;
+  }
+
+  /// Senders blocked in wait() right now.
+  size_t waiting() {
+    std::lock_guard<std::mutex> g{mtx_};
+    return waiting_for_room_;
   }
 
   /// Releases every waiter, now and later (the node is stopping; the records
@@ -120,6 +153,8 @@ private:
 
   std::mutex mtx_;
   std::unordered_map<std::uint64_t, waiter> waiting_; // nodes are stable: cv stays put
+  std::unordered_set<std::string> full_;
+  size_t waiting_for_room_ = 0;
   bool open_ = false;
 };
 

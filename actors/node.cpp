@@ -460,6 +460,14 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
   auto p = current();
   if (!p)
     return down();
+  if (p->gate->waiting() >= opts_.max_waiting) {
+    auto key = target.to_string();
+    if (p->gate->is_full(key))
+      return error{errc::unavailable,
+                   key + " holds maxNumBatchRequests messages and "
+                     + std::to_string(opts_.max_waiting)
+                     + " senders already wait for room; the message was not taken: retry later"};
+  }
   state::ingress_record rec;
   rec.idempotency_key = idempotency_key;
   rec.target = target;

@@ -48,6 +48,10 @@ struct node_options {
   std::chrono::milliseconds idle{60'000};
   size_t max_live = 100'000;                 // per partition
   size_t max_pending = 10'000;               // per partition: ingress waits beyond it
+  /// Senders that may wait for room at once; beyond it a message for a full
+  /// address is refused (503) before it is logged. Keep it below the ingress
+  /// server's threads, so that other addresses keep flowing.
+  size_t max_waiting = 48;
   std::chrono::milliseconds checkpoint_interval{1000};
   size_t checkpoints_kept = 3;
   std::uint64_t full_every = 10;

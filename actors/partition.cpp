@@ -43,6 +43,7 @@ struct live_entry {
   std::int64_t last_active = 0;
   std::uint32_t max_batch = 0;
   std::vector<std::uint64_t> deferred;      // ingress offsets waiting for room
+  bool full = false;                        // reported full to the ingress gate
   // For inspection.
   std::int64_t last_invocation_ms = 0;
   std::uint64_t invocations = 0;
@@ -197,6 +198,16 @@ void release_held(const state_ptr& st) {
   }
 }
 
+/// Tells the ingress gate when address `a` becomes full (more pending than
+/// maxNumBatchRequests) or has room again.
+void note_fullness(const state_ptr& st, const address& a, live_entry& e) {
+  bool full = e.max_batch != 0 && e.pending.size() > e.max_batch;
+  if (full != e.full) {
+    e.full = full;
+    st->cfg.gate->set_full(a.to_string(), full);
+  }
+}
+
 void release_deferred(const state_ptr& st, live_entry& e) {
   if (e.deferred.empty() || (e.max_batch != 0 && e.pending.size() > e.max_batch))
     return;
@@ -255,6 +266,7 @@ void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope e
     else
       admit(st, *offset);
   }
+  note_fullness(st, it->first, e);
 }
 
 /// Sends `env` towards its partition: local delivery or the ordered channel to a peer.
@@ -470,6 +482,7 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   }
   e.last_active = mono_ms();
   release_deferred(st, e);
+  note_fullness(st, a, e);
 }
 
 /// Applies a finished batch's effects; false when their commit failed (the
@@ -744,6 +757,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       for (auto offset : it->second.offsets)
         if (offset != none_offset)
           st->cfg.gate->lost(offset);
+      if (it->second.full)
+        st->cfg.gate->set_full(it->first.to_string(), false);
       st->live.erase(it);
       break;
     }

@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
   nopts.idle = std::chrono::milliseconds{s.idle_ms};
   nopts.max_live = s.max_live;
   nopts.max_pending = s.max_pending;
+  // A quarter of the ingress threads stays free of senders waiting for room.
+  nopts.max_waiting = std::max<size_t>(1, s.ingress_threads - s.ingress_threads / 4);
   nopts.checkpoint_dir = checkpoint_dir;
   nopts.checkpoint_interval = std::chrono::milliseconds{s.checkpoint_interval_ms};
   nopts.checkpoints_kept = s.checkpoints_kept;

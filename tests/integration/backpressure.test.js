@@ -1,7 +1,9 @@
 'use strict';
 // Back-pressure: when an address holds maxNumBatchRequests messages, further
 // ingress requests for it wait instead of failing, while other addresses keep
-// flowing; once the address drains every waiting request is accepted.
+// flowing; once the address drains every waiting request is accepted. When
+// more senders would wait than the ingress has threads to spare, the excess
+// is refused (503, not logged) so that other addresses keep flowing.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -123,4 +125,46 @@ test('after draining, the address accepts new messages without waiting', { timeo
   await h.poll(() => applied(id).length === before + MAX_BATCH + 2, 60000, 'the later messages');
   assert.equal(await probe(id), N + MAX_BATCH + 2, 'the stored count');
   assert.equal(fns.stats.maxInflightByAddress[`test/gate/${id}`], 1);
+});
+
+test('more senders for a full address than ingress threads: the excess is refused before logging, other addresses keep flowing', { timeout: 240000 }, async () => {
+  const THREADS = 8; // up to 6 (three quarters) may wait for room
+  const MANY = 40;
+  const small = await h.startNode({
+    module: h.testModule({ port: fns.port, call: '120s', connect: '5s', maxNumBatchRequests: MAX_BATCH }),
+    args: ['--set', `ingress.threads=${THREADS}`],
+  });
+  const id = 'crowded';
+  fns.gates.close(id);
+  const answers = new Array(MANY).fill(null);
+  const requests = Array.from({ length: MANY }, (_, i) => h.send(small.ingress, 'test', 'gate', id, { label: i }, 'test/Command')
+    .then((res) => { answers[i] = { status: res.status, json: res.json, text: res.text }; },
+      (e) => { answers[i] = { status: 'error', text: String(e) }; }));
+  try {
+    // Beyond what may wait, the requests are refused at once...
+    await h.poll(() => answers.filter((a) => a && a.status === 503).length >= MANY - THREADS - MAX_BATCH - 1, 60000,
+      () => `the excess requests to be refused (${JSON.stringify(answers.map((a) => a && a.status))})`);
+    // ...and other addresses are answered and applied while this one is full.
+    const other = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      h.send(small.ingress, 'test', 'gate', 'uncrowded', { label: i }, 'test/Command')));
+    assert.deepEqual(other.map((r) => r.status), [200, 200, 200, 200, 200]);
+    await h.poll(() => applied('uncrowded').length === 5, 30000, 'the other address applied');
+    assert.deepEqual(applied(id), [], 'the crowded address applied nothing while its gate was closed');
+  } finally {
+    fns.gates.open(id);
+  }
+  await Promise.all(requests);
+  const taken = answers.map((a, i) => (a.status === 200 ? i : null)).filter((i) => i !== null);
+  const refused = answers.map((a, i) => (a.status === 503 ? i : null)).filter((i) => i !== null);
+  assert.equal(taken.length + refused.length, MANY, `only 200 and 503: ${JSON.stringify(answers.map((a) => a.status))}`);
+  assert.ok(refused.length >= MANY - THREADS - MAX_BATCH - 1, `${refused.length} refused`);
+  for (const i of refused) assert.match(answers[i].json.error, /maxNumBatchRequests.*retry later/);
+  // The refused messages were never logged: only the taken ones are applied...
+  await h.poll(() => applied(id).length >= taken.length, 60000, 'the taken messages applied');
+  assert.deepEqual([...applied(id)].sort((a, b) => a - b), taken, 'exactly the messages answered 200');
+  // ...and sent again, they are taken now.
+  for (const i of refused) await h.sendOk(small.ingress, 'test', 'gate', id, { label: i }, 'test/Command');
+  await h.assertStoredCounts(small.admin, 'test', 'gate', { [id]: MANY });
+  assert.equal(fns.stats.maxInflightByAddress[`test/gate/${id}`], 1, 'one request in flight per address');
+  assert.equal(await small.stop('SIGTERM'), 0);
 });

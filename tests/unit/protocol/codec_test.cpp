@@ -122,6 +122,15 @@ TEST_CASE("key groups split into contiguous partition ranges") {
       }
     }
   }
-  CHECK(key_group_of("alice", 128) == key_group_of("alice", 128));
-  CHECK(key_group_of("alice", 128).value == murmur3_32("alice") % 128);
+}
+
+TEST_CASE("an id's key group is murmur3 of its bytes mod max_key_groups (a format: pinned)") {
+  // From the reference vectors: murmur3("hello") = 0x248bfa47, and
+  // murmur3("The quick brown fox jumps over the lazy dog") = 0x2e4ff723.
+  CHECK(key_group_of("hello", 128).value == 71);
+  CHECK(key_group_of("hello", 1000).value == 351);
+  CHECK(key_group_of("The quick brown fox jumps over the lazy dog", 128).value == 35);
+  CHECK(key_group_of("The quick brown fox jumps over the lazy dog", 1000).value == 547);
+  CHECK(key_group_of("", 128).value == 0);
+  CHECK(key_group_of("hello", 1).value == 0);
 }
