@@ -28,7 +28,7 @@ test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory sanitize-build
-	cd $(SAN_DIR) && HEARTH_FUZZ_SECONDS=15 ctest --output-on-failure --timeout 900 -L sanitize
+	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900 -L sanitize
 
 # The sanitizer build (its own folder), and the whole suite on it.
 $(SAN_DIR)/CMakeCache.txt:
@@ -40,7 +40,7 @@ sanitize-build: $(SAN_DIR)/CMakeCache.txt
 
 sanitize: deps
 	@$(MAKE) --no-print-directory sanitize-build
-	cd $(SAN_DIR) && HEARTH_FUZZ_SECONDS=15 ctest --output-on-failure --timeout 900
+	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900
 
 # Every fuzz target for FUZZ_SECONDS (300) each; see tests/fuzz/README.md.
 fuzz: deps

@@ -162,6 +162,8 @@ void node::teardown(pipeline& p) {
   stop({p.source});
   stop(p.partitions);
   stop(p.writers);
+  if (p.log)
+    p.log->close(); // a rebuild opens the log again
 }
 
 std::string node::dead_letter_id(const state::dead_letter& d) {

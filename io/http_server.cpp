@@ -10,7 +10,10 @@ namespace hearth::io {
 
 http_response json_error(int status, const std::string& message) {
   return http_response{status, "application/json",
-                       nlohmann::json{{"error", message}}.dump() + "\n", {}};
+                       nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                               nlohmann::json::error_handler_t::replace)
+                         + "\n",
+                       {}};
 }
 
 http_response json_ok(std::string json_text, int status) {

@@ -2,7 +2,7 @@
 
 #include "io/endpoint_url.hpp"
 
-#include <yaml-cpp/yaml.h>
+#include "io/yaml_doc.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -18,13 +18,13 @@ namespace {
 struct located {
   std::string file;
 
-  error at(const YAML::Node& node, const std::string& field, const std::string& what) const {
+  error at(const yaml::node& node, const std::string& field, const std::string& what) const {
     std::string where = file;
     if (node && node.Mark().line >= 0)
       where += ":" + std::to_string(node.Mark().line + 1);
     return error{errc::malformed, where + ": field '" + field + "': " + what};
   }
-  error at_mark(const YAML::Mark& m, const std::string& field, const std::string& what) const {
+  error at_mark(const yaml::mark& m, const std::string& field, const std::string& what) const {
     return error{errc::malformed, file + ":" + std::to_string(m.line + 1) + ": field '" + field
                                     + "': " + what};
   }
@@ -35,7 +35,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-result<std::string> scalar(const located& loc, const YAML::Node& parent, const YAML::Node& node,
+result<std::string> scalar(const located& loc, const yaml::node& parent, const yaml::node& node,
                            const std::string& field) {
   if (!node || node.IsNull())
     return loc.at(parent, field, "is missing");
@@ -44,7 +44,7 @@ result<std::string> scalar(const located& loc, const YAML::Node& parent, const Y
   return node.Scalar();
 }
 
-result<std::uint64_t> unsigned_value(const located& loc, const YAML::Node& node,
+result<std::uint64_t> unsigned_value(const located& loc, const yaml::node& node,
                                      const std::string& field, std::uint64_t max) {
   if (!node.IsScalar())
     return loc.at(node, field, "must be a number");
@@ -61,7 +61,7 @@ result<std::uint64_t> unsigned_value(const located& loc, const YAML::Node& node,
   }
 }
 
-result<millis> duration_value(const located& loc, const YAML::Node& node, const std::string& field) {
+result<millis> duration_value(const located& loc, const yaml::node& node, const std::string& field) {
   if (!node.IsScalar())
     return loc.at(node, field, "must be a duration such as '30s' or '2 min'");
   auto d = parse_duration(node.Scalar());
@@ -72,7 +72,7 @@ result<millis> duration_value(const located& loc, const YAML::Node& node, const 
 
 /// A TLS file option: a readable file's path. StateFun also takes
 /// `classpath:` resources, which exist only in a JVM.
-result<std::string> tls_file(const located& loc, const YAML::Node& v, const std::string& field) {
+result<std::string> tls_file(const located& loc, const yaml::node& v, const std::string& field) {
   if (!v.IsScalar() || v.Scalar().empty())
     return loc.at(v, field, "must be the path of a file");
   auto path = v.Scalar();
@@ -89,7 +89,7 @@ result<std::string> tls_file(const located& loc, const YAML::Node& v, const std:
 }
 
 /// The password in the file `path` (its first line).
-result<std::string> password_in(const located& loc, const YAML::Node& v, const std::string& field,
+result<std::string> password_in(const located& loc, const yaml::node& v, const std::string& field,
                                 const std::string& path) {
   std::ifstream in{path};
   std::string password;
@@ -101,14 +101,14 @@ result<std::string> password_in(const located& loc, const YAML::Node& v, const s
   return password;
 }
 
-status parse_transport(const located& loc, const YAML::Node& spec, const std::string& prefix,
+status parse_transport(const located& loc, const yaml::node& spec, const std::string& prefix,
                        transport_options& t) {
   tls_options tls;
   // Flat (async transport) keys, and the OkHttp-style `timeouts:` map.
   for (auto it = spec.begin(); it != spec.end(); ++it) {
     auto key = it->first.Scalar();
     auto field = prefix + key;
-    YAML::Node v = it->second; // a copy (a handle): `it->` yields a temporary
+    yaml::node v = it->second; // a copy (a handle): `it->` yields a temporary
     if (key == "type") {
       auto type = v.IsScalar() ? v.Scalar() : std::string{};
       if (type != "io.statefun.transports.v1/async" && type != "io.statefun.transports.v1/okhttp")
@@ -179,7 +179,7 @@ status parse_transport(const located& loc, const YAML::Node& spec, const std::st
   return ok();
 }
 
-status parse_endpoint(const located& loc, const YAML::Node& doc, const YAML::Node& spec,
+status parse_endpoint(const located& loc, const yaml::node& doc, const yaml::node& spec,
                       bool v1, module_config& out) {
   endpoint_spec ep;
   ep.origin = loc.file + ":" + std::to_string(doc.Mark().line + 1);
@@ -218,9 +218,15 @@ status parse_endpoint(const located& loc, const YAML::Node& doc, const YAML::Nod
   if (v1) {
     ep.transport.call = std::chrono::minutes{1}; // endpoints.v1 is OkHttp: 1 min
     if (auto t = spec["timeouts"]) {
-      YAML::Node wrapper;
-      wrapper["timeouts"] = t;
-      if (auto s = parse_transport(loc, wrapper, "spec.", ep.transport); !s)
+      // The v1 keys sit under `spec`: parse them as a transport map of one entry.
+      auto key = std::make_shared<yaml::node::data>();
+      key->scalar = "timeouts";
+      key->line = t.Mark().line;
+      auto wrapper = std::make_shared<yaml::node::data>();
+      wrapper->what = yaml::node::data::kind::map;
+      wrapper->line = t.Mark().line;
+      wrapper->items.push_back({yaml::node{key}, t});
+      if (auto s = parse_transport(loc, yaml::node{wrapper}, "spec.", ep.transport); !s)
         return s.err();
     }
   } else if (auto t = spec["transport"]) {
@@ -240,7 +246,7 @@ status parse_endpoint(const located& loc, const YAML::Node& doc, const YAML::Nod
   return ok();
 }
 
-result<std::uint16_t> port_value(const located& loc, const YAML::Node& spec, const std::string& field,
+result<std::uint16_t> port_value(const located& loc, const yaml::node& spec, const std::string& field,
                                  std::uint16_t def) {
   auto p = spec["port"];
   if (!p)
@@ -251,7 +257,7 @@ result<std::uint16_t> port_value(const located& loc, const YAML::Node& spec, con
   return static_cast<std::uint16_t>(*n);
 }
 
-status parse_document(const located& loc, const YAML::Node& doc, module_config& out) {
+status parse_document(const located& loc, const yaml::node& doc, module_config& out) {
   if (!doc.IsMap())
     return loc.at(doc, "kind", "each document must be a map with 'kind' and 'spec'");
   if (doc["version"])
@@ -380,23 +386,15 @@ result<millis> parse_duration(const std::string& text) {
 
 result<module_config> parse_module(const std::string& text, const std::string& name) {
   located loc{name};
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    return error{errc::malformed, name + ":" + std::to_string(e.mark.line + 1)
-                                    + ": invalid YAML: " + e.msg};
-  }
+  auto docs = yaml::load_all(text);
+  if (!docs)
+    return error{errc::malformed, name + ":" + docs.err().message};
   module_config out;
-  try {
-    for (auto& doc : docs) {
-      if (!doc || doc.IsNull())
-        continue;
-      if (auto s = parse_document(loc, doc, out); !s)
-        return s.err();
-    }
-  } catch (const YAML::Exception& e) {
-    return error{errc::malformed, name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg};
+  for (auto& doc : *docs) {
+    if (!doc || doc.IsNull())
+      continue;
+    if (auto s = parse_document(loc, doc, out); !s)
+      return s.err();
   }
   if (out.endpoints.empty())
     return error{errc::malformed, name + ":1: field 'kind': the module declares no "

@@ -59,6 +59,15 @@ result<state_spec> from_pb(const pb::FromFunction::PersistedValueSpec& s) {
   return out;
 }
 
+/// protobuf logs every refused message (invalid UTF-8 in a string field) to
+/// stderr on its own: a function answering garbage would flood the log. The
+/// codec reports those as errc::malformed instead. Set once, before any
+/// thread starts (SetLogHandler is not thread-safe).
+const bool quiet_protobuf = [] {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+  return true;
+}();
+
 bool parse(google::protobuf::MessageLite& msg, std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     return false;

@@ -201,8 +201,19 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
       if (::truncate(seg.path.c_str(), static_cast<off_t>(valid)) != 0)
         return io_error("cannot truncate", seg.path);
     }
+    // Offsets run on without a gap: from the segment's name, record by record,
+    // and from one segment to the next. Anything else is damage, not a log.
+    if (i > 0 && seg.first != log->next_)
+      return error{errc::io, "ingress log segment " + seg.path + " starts at offset "
+                               + std::to_string(seg.first) + ", but the one before ends at "
+                               + std::to_string(log->next_)};
+    for (size_t k = 0; k < records.size(); ++k)
+      if (records[k].offset != seg.first + k)
+        return error{errc::io, "ingress log segment " + seg.path + " holds offset "
+                                 + std::to_string(records[k].offset) + " where "
+                                 + std::to_string(seg.first + k) + " belongs"};
     seg.bytes = valid;
-    log->next_ = records.empty() ? std::max(log->next_, seg.first) : records.back().offset + 1;
+    log->next_ = seg.first + records.size();
   }
   if (log->segments_.empty()) {
     if (auto s = log->roll(); !s)
@@ -595,8 +606,10 @@ void ingress_writer::stop() {
   cv_.notify_one();
   if (thread_.joinable())
     thread_.join();
-  // The files and the key index are closed now, so the log can be opened
-  // again (a rebuild) while this object is still referenced.
+}
+
+void ingress_writer::close() {
+  stop();
   std::lock_guard<std::mutex> guard{log_mtx_};
   log_.reset();
   keys_.reset();

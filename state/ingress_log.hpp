@@ -164,8 +164,14 @@ public:
   std::uint64_t next_offset() const;
   std::uint64_t first_offset() const;
 
-  /// Stops the writer thread after the queued records are written.
+  /// Stops the writer thread after the queued records are written; reads
+  /// and trims still work.
   void stop();
+
+  /// Stops, then closes the log's files and the key index, so that the log
+  /// can be opened again while this object is still referenced; reads and
+  /// trims fail with errc::unavailable from then on.
+  void close();
 
   /// Why the writer stopped taking records after a failed append (empty: it did not).
   std::string failure() const;

@@ -10,9 +10,9 @@ check() { # folder, forbidden include pattern, why
   fi
 }
 check protocol 'state/|io/|actors/|apps/|caf/' 'higher layers or CAF'
-check state 'io/|actors/|apps/|caf/|curl/|httplib|yaml-cpp' 'io, actors, apps or their libraries'
+check state 'io/|actors/|apps/|caf/|curl/|httplib|yaml' 'io, actors, apps or their libraries'
 check io 'state/|actors/|apps/|caf/|lmdb' 'state, actors, apps, CAF or LMDB'
-check actors 'apps/|lmdb|curl/|httplib|yaml-cpp' 'apps or third-party I/O headers'
+check actors 'apps/|lmdb|curl/|httplib|<yaml' 'apps or third-party I/O headers'
 for f in $(grep -rlE '#include [<"](lmdb.h)' --include='*.?pp' . | grep -v '^./state/' | grep -v '^./build/'); do echo "$f: <lmdb.h> outside state/"; bad=1; done
 for f in $(grep -rlE '\.pb\.h"' --include='*.?pp' . | grep -v '^./protocol/' | grep -v '^./build/'); do echo "$f: generated protobuf header outside protocol/"; bad=1; done
 [ $bad -eq 0 ] && echo "layers: ok"

@@ -62,7 +62,9 @@ struct harness {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
-  static harness h;
+  // Never destroyed: at exit, static destructors of libraries that ran after
+  // it was built would otherwise run before the actor system's.
+  static harness& h = *new harness;
   if (size == 0)
     return 0;
   static const char* methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Runs fuzz targets: run.sh BIN_DIR SECONDS [TARGET...] (default: every
-# target, 300 s each). Each starts from its seed corpus in corpus/<target>/;
+# target). SECONDS "-" takes $HEARTH_FUZZ_SECONDS, default 15 (a regression
+# run of the corpus); `make fuzz` passes 300. Each starts from its seed corpus in corpus/<target>/;
 # inputs that find new paths go to BIN_DIR/../fuzz-corpus/<target>/, crashes
 # to BIN_DIR/../fuzz-artifacts/<target>/. Exits non-zero on the first crash,
 # leak or timeout, which names the input that caused it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"
-seconds="${2:-}"
-seconds="${seconds:-300}"
+seconds="${2:--}"
+[ "$seconds" = "-" ] && seconds="${HEARTH_FUZZ_SECONDS:-15}"
+case "$seconds" in
+  ''|*[!0-9]*) echo "run.sh: SECONDS must be a number or '-', got '$seconds'" >&2; exit 2 ;;
+esac
 shift 2 || shift $#
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

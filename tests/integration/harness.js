@@ -351,6 +351,24 @@ async function sendOk(...args) {
 
 // Pops one record of a playground egress topic: the payload text, or null
 // when the topic is empty (404). Throws on any other status.
+// Sends under an Idempotency-Key and sends again until the answer is 200: a
+// request whose connection was cut (a kept-alive connection closed by the
+// server as it was reused) has an unknown outcome, and the key makes the
+// retry safe. Gives up after `timeoutMs`.
+async function sendKeyed(ingress, ns, type, id, body, key, typename = STRING_TYPENAME, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await request(`${ingress}/${ns}/${type}/${encodeURIComponent(id)}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': `application/vnd.${typename}`, 'Idempotency-Key': key },
+      body: encodeValue(body, typename),
+    }).catch((e) => ({ status: 0, text: String(e) }));
+    if (res.status === 200) return res;
+    if (Date.now() > deadline) throw new Error(`PUT ${ns}/${type}/${id} (key ${key}): ${res.status} ${res.text}`);
+    await sleep(20);
+  }
+}
+
 async function popEgress(egress, topic) {
   const res = await request(`${egress}/${encodeURIComponent(topic)}`);
   if (res.status === 404) return null;
@@ -462,6 +480,7 @@ module.exports = {
   runNode,
   runParallel,
   send,
+  sendKeyed,
   sendOk,
   sleep,
   startNode,
