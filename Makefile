@@ -26,7 +26,7 @@ build: $(BUILD_DIR)/CMakeCache.txt
 # fuzz target for 15 s from its corpus.
 test: deps
 	@$(MAKE) --no-print-directory build
-	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 	@$(MAKE) --no-print-directory sanitize-build
 	cd $(SAN_DIR) && ctest --output-on-failure --timeout 900 -L sanitize
 

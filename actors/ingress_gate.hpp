@@ -78,14 +78,21 @@ public:
 
   /// Blocks until `offset` reaches `mode` (or the gate is opened for
   /// shutdown). Waiting for `applied` gives up after `timeout` (the message
-  /// stays accepted); waiting for `accepted` does not time out.
-  outcome wait(std::uint64_t offset, until mode, std::chrono::milliseconds timeout) {
+  /// stays accepted); waiting for `accepted` does not time out, but when
+  /// `max_waiting` senders wait already it returns at once (the message is
+  /// durable either way; the sender just is not held back).
+  outcome wait(std::uint64_t offset, until mode, std::chrono::milliseconds timeout,
+               size_t max_waiting = ~size_t{0}) {
     std::unique_lock<std::mutex> lock{mtx_};
     auto it = waiting_.find(offset);
     if (it == waiting_.end())
       return {open_ ? outcome::kind::stopping : outcome::kind::accepted, {}};
     auto& w = it->second;
     w.mode = mode;
+    if (mode == until::accepted && !w.accepted && waiting_for_room_ >= max_waiting) {
+      waiting_.erase(it);
+      return {outcome::kind::accepted, {}};
+    }
     auto ready = [&] { return open_ || (mode == until::accepted ? w.accepted : w.done); };
     bool reached = true;
     bool counted = !ready();

@@ -482,7 +482,8 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     return out; // nothing new to wait for
   using kind = ingress_gate::outcome::kind;
   auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
-  auto o = p->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}));
+  auto o = p->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}),
+                         opts_.max_waiting);
   if (!wait_applied)
     return out;
   switch (o.what) {

@@ -48,8 +48,9 @@ struct node_options {
   std::chrono::milliseconds idle{60'000};
   size_t max_live = 100'000;                 // per partition
   size_t max_pending = 10'000;               // per partition: ingress waits beyond it
-  /// Senders that may wait for room at once; beyond it a message for a full
-  /// address is refused (503) before it is logged. Keep it below the ingress
+  /// Senders that may wait for room at once: beyond it a message for an
+  /// address known to be full is refused (503) before it is logged, and one
+  /// logged meanwhile is answered without waiting. Keep it below the ingress
   /// server's threads, so that other addresses keep flowing.
   size_t max_waiting = 48;
   std::chrono::milliseconds checkpoint_interval{1000};
