@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -270,14 +271,28 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
     auto j = nlohmann::json::parse(in, nullptr, false);
     manifest m;
     try {
-      if (j.is_discarded() || j.at("format").get<int>() != 1)
+      // Integers only, in range: a JSON number converted to an integer type
+      // it does not fit is undefined behaviour, not an exception.
+      auto integer = [&](const char* key, std::int64_t lo, std::uint64_t hi) -> std::uint64_t {
+        auto& v = j.at(key);
+        if (v.is_number_unsigned() && v.get<std::uint64_t>() <= hi)
+          return v.get<std::uint64_t>();
+        if (v.is_number_integer() && v.get<std::int64_t>() >= lo && lo < 0)
+          return static_cast<std::uint64_t>(v.get<std::int64_t>());
         throw std::runtime_error("unreadable");
-      m.id = j.at("checkpoint").get<std::uint64_t>();
-      m.time_ms = j.at("time_ms").get<std::int64_t>();
-      m.ingress_position = j.at("ingress_position").get<std::uint64_t>();
-      m.partitions = j.at("partitions").get<std::uint32_t>();
-      m.max_key_groups = j.at("max_key_groups").get<std::uint32_t>();
+      };
+      if (j.is_discarded() || integer("format", 0, 1000) != 1)
+        throw std::runtime_error("unreadable");
+      m.id = integer("checkpoint", 0, ~std::uint64_t{0});
+      m.time_ms = static_cast<std::int64_t>(integer("time_ms", INT64_MIN, INT64_MAX));
+      m.ingress_position = integer("ingress_position", 0, ~std::uint64_t{0});
+      m.partitions = static_cast<std::uint32_t>(integer("partitions", 0, UINT32_MAX));
+      m.max_key_groups = static_cast<std::uint32_t>(integer("max_key_groups", 0, UINT32_MAX));
       m.chains = j.at("chains").get<std::vector<std::vector<std::string>>>();
+      for (auto& chain : m.chains)
+        for (auto& f : chain)
+          if (f.empty() || f.find('/') != std::string::npos || f == "." || f == "..")
+            throw std::runtime_error("unreadable"); // part files live in this folder
     } catch (...) {
       if (skipped)
         skipped->push_back(n + ": unreadable manifest");
