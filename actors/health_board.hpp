@@ -28,20 +28,18 @@ public:
   void checkpoint_failed(std::uint64_t id, std::string reason) {
     std::lock_guard<std::mutex> g{mtx_};
     failure_ = "checkpoint " + std::to_string(id) + " failed: " + std::move(reason);
-    ++failures_;
   }
 
   struct view {
     std::chrono::milliseconds since_completed{0}; // since the last checkpoint (or start)
     std::uint64_t last_id = 0;                    // 0: none since start
     std::string failure;                          // of the newest attempt; empty when it succeeded
-    std::uint64_t failures = 0;
   };
 
   view read() const {
     std::lock_guard<std::mutex> g{mtx_};
     return {std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - last_completed_),
-            last_id_, failure_, failures_};
+            last_id_, failure_};
   }
 
 private:
@@ -49,7 +47,6 @@ private:
   clock::time_point last_completed_;
   std::uint64_t last_id_ = 0;
   std::string failure_;
-  std::uint64_t failures_ = 0;
 };
 
 } // namespace hearth::actors

@@ -94,7 +94,6 @@ result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
 } // namespace
 
 struct node::pipeline {
-  std::uint64_t generation = 0;
   std::uint64_t restored = 0; // the checkpoint it was built from (0: none)
   std::shared_ptr<state::ingress_writer> log;
   std::shared_ptr<ingress_gate> gate = std::make_shared<ingress_gate>();
@@ -220,7 +219,6 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   namespace fs = std::filesystem;
   auto& opts = opts_;
   auto p = std::make_shared<pipeline>();
-  p->generation = generation;
 
   // The newest completed checkpoint.
   std::vector<std::string> skipped;
@@ -703,12 +701,17 @@ namespace hearth::actors {
 
 namespace {
 
-/// Bytes available to this process in the file system holding `dir`.
-std::uint64_t free_bytes(const std::string& dir) {
+/// The file system holding `dir` and the bytes available to this process in it.
+struct space {
+  unsigned long fs = 0;
+  std::uint64_t free = 0;
+};
+
+space space_of(const std::string& dir) {
   struct statvfs v{};
   if (::statvfs(dir.c_str(), &v) != 0)
-    return 0;
-  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+    return {};
+  return {v.f_fsid, static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize};
 }
 
 } // namespace
@@ -733,7 +736,7 @@ node_health node::health() {
     caf::scoped_actor self{*sys_};
     for (size_t i = 0; i < pipe->partitions.size(); ++i)
       self->request(pipe->partitions[i], std::chrono::seconds{5}, stats_atom::value)
-        .receive([](partition_stats&) {},
+        .receive([&](partition_stats& s) { h.partitions.push_back(std::move(s)); },
                  [&](caf::error& err) {
                    h.problems.push_back("partition " + std::to_string(i) + " does not answer: "
                                         + sys_->render(err));
@@ -747,16 +750,17 @@ node_health node::health() {
   if (cp.since_completed > opts_.max_checkpoint_age)
     h.problems.push_back("no checkpoint completed for " + std::to_string(h.checkpoint_age_ms)
                          + " ms" + (cp.failure.empty() ? "" : " (" + cp.failure + ")"));
-  h.data_free_bytes = free_bytes(opts_.data_dir);
-  h.checkpoint_free_bytes = free_bytes(opts_.checkpoint_dir);
+  auto data = space_of(opts_.data_dir), checkpoints = space_of(opts_.checkpoint_dir);
+  h.data_free_bytes = data.free;
+  h.checkpoint_free_bytes = checkpoints.free;
   auto low = [&](const char* what, const std::string& dir, std::uint64_t n) {
     if (n < opts_.min_free_bytes)
       h.problems.push_back(std::string{what} + " " + dir + " has " + std::to_string(n)
                            + " bytes free (below " + std::to_string(opts_.min_free_bytes) + ")");
   };
-  low("the data dir", opts_.data_dir, h.data_free_bytes);
-  if (h.checkpoint_free_bytes != h.data_free_bytes || opts_.checkpoint_dir.rfind(opts_.data_dir, 0) != 0)
-    low("the checkpoint dir", opts_.checkpoint_dir, h.checkpoint_free_bytes);
+  low("the data dir", opts_.data_dir, data.free);
+  if (checkpoints.fs != data.fs) // the same file system is reported once
+    low("the checkpoint dir", opts_.checkpoint_dir, checkpoints.free);
   return h;
 }
 

@@ -75,6 +75,7 @@ struct node_health {
   std::string checkpoint_failure;   // of the newest attempt, if it failed
   std::uint64_t data_free_bytes = 0;
   std::uint64_t checkpoint_free_bytes = 0;
+  std::vector<partition_stats> partitions; // of those that answered
 };
 
 /// What the ingress tells its sender.

@@ -384,7 +384,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                {"problems", h.problems}};
       if (path == "/health") {
         json parts = json::array();
-        for (auto& s : n.stats()) {
+        for (auto& s : h.partitions) {
           parts.push_back(counters(s));
           parts.back()["partition"] = s.partition;
         }

@@ -317,26 +317,21 @@ result<std::vector<ingress_record>> ingress_log::read_spans(const std::vector<sp
     int fd = ::open(sp.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return io_error("cannot open", sp.path);
+    // Chunks of the span; scan() takes the whole records in the buffer and
+    // leaves a cut one for the next chunk.
     std::string buf;
     auto pos = sp.pos;
-    size_t used = 0; // bytes of buf already parsed
     bool done = false;
     while (!done && pos < sp.end) {
-      // Read on, a chunk or the rest of a record that a chunk cut.
-      size_t want = std::min<std::uint64_t>(sp.end - pos, 1u << 20);
-      if (buf.size() - used >= header_bytes)
-        want = std::max<size_t>(want, std::min<std::uint64_t>(sp.end - pos,
-                                                              header_bytes + get_u32(std::string_view{buf}.substr(used))));
-      buf.erase(0, used);
-      used = 0;
       auto old = buf.size();
+      size_t want = std::min<std::uint64_t>(sp.end - pos, 1u << 20);
       buf.resize(old + want);
       auto n = ::pread(fd, buf.data() + old, want, static_cast<off_t>(pos));
+      if (n < 0 && errno == EINTR) {
+        buf.resize(old);
+        continue;
+      }
       if (n <= 0) {
-        if (n < 0 && errno == EINTR) {
-          buf.resize(old);
-          continue;
-        }
         auto err = n < 0 ? io_error("cannot read", sp.path)
                          : error{errc::io, "ingress log segment " + sp.path + " is shorter than "
                                              + std::to_string(sp.end) + " bytes"};
@@ -345,29 +340,21 @@ result<std::vector<ingress_record>> ingress_log::read_spans(const std::vector<sp
       }
       buf.resize(old + static_cast<size_t>(n));
       pos += static_cast<std::uint64_t>(n);
-      // Whole records in the buffer.
-      while (buf.size() - used >= header_bytes) {
-        auto len = get_u32(std::string_view{buf}.substr(used));
-        if (buf.size() - used - header_bytes < len)
-          break; // the rest comes with the next read
-        std::string_view payload{buf.data() + used + header_bytes, len};
-        ingress_record r;
-        if (checksum(payload) != get_u32(std::string_view{buf}.substr(used + 4))
-            || !decode_payload(payload, r)) {
-          ::close(fd);
-          return error{errc::io, "ingress log segment " + sp.path + " is corrupt near byte "
-                                   + std::to_string(pos - (buf.size() - used))};
-        }
-        used += header_bytes + len;
-        if (r.offset < from)
-          continue;
-        bytes += len;
+      std::vector<ingress_record> got;
+      buf.erase(0, scan(buf, &got, from));
+      for (auto& r : got) {
+        bytes += r.value.value.size() + 1; // +1: an empty record counts too
         out.push_back(std::move(r));
         if (out.size() >= max || bytes >= max_bytes) {
           done = true;
           break;
         }
       }
+    }
+    if (!done && !buf.empty()) { // bytes left that hold no whole valid record
+      ::close(fd);
+      return error{errc::io, "ingress log segment " + sp.path + " is corrupt near byte "
+                               + std::to_string(pos - buf.size())};
     }
     ::close(fd);
   }

@@ -242,3 +242,20 @@ TEST_CASE_FIXTURE(fixture, "a failed ingress-log fsync refuses the message, rebu
   answer(*c, invocation_response{});
   CHECK(node->health().restarts == 1);
 }
+
+TEST_CASE_FIXTURE(fixture, "a checkpoint whose files cannot be written fails at once, and the next one completes") {
+  // Part and manifest files are renamed into place; the ingress log never is.
+  env.fail(fakes::faulty_env::op::rename, ENOSPC);
+  auto started = std::chrono::steady_clock::now();
+  auto failed = node->trigger_checkpoint(30s);
+  REQUIRE(!failed);
+  CHECK(std::chrono::steady_clock::now() - started < 10s); // not the 60 s timeout
+  CHECK(failed.err().message.find("No space left on device") != std::string::npos);
+  auto h = node->health();
+  CHECK(h.checkpoint_failure.find("No space left on device") != std::string::npos);
+  CHECK(h.ready); // the partitions and the log are fine
+  auto next = node->trigger_checkpoint(30s);
+  REQUIRE(next);
+  CHECK(node->health().checkpoint_failure.empty());
+  CHECK(node->health().last_checkpoint == next->id);
+}
