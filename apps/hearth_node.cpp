@@ -43,6 +43,7 @@ struct settings {
   std::uint64_t map_size = 1ull << 34;
   std::uint64_t min_free_bytes = 64ull << 20;
   std::uint64_t max_checkpoint_age_ms = 0; // 0: the larger of 60 s and 3 intervals
+  io::http_server_options http;            // limits and deadlines of every server
 };
 
 
@@ -56,6 +57,13 @@ std::uint64_t duration_ms(const std::string& key, const std::string& value) {
   if (!d)
     die(2, "--set " + key + "=" + value + ": " + d.err().message);
   return static_cast<std::uint64_t>(d->count());
+}
+
+std::uint64_t positive_ms(const std::string& key, const std::string& value) {
+  auto ms = duration_ms(key, value);
+  if (ms == 0)
+    die(2, "--set " + key + "=" + value + ": must be at least 1ms");
+  return ms;
 }
 
 std::uint64_t number(const std::string& key, const std::string& value, std::uint64_t lo,
@@ -106,12 +114,23 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.min_free_bytes = number(key, value, 0, 1ull << 50);
     else if (key == "health.max_checkpoint_age")
       s.max_checkpoint_age_ms = duration_ms(key, value);
+    else if (key == "http.max_connections")
+      s.http.max_connections = static_cast<unsigned>(number(key, value, 1, 1u << 20));
+    else if (key == "http.max_header_bytes")
+      s.http.max_header_bytes = number(key, value, 1024, 1u << 20);
+    else if (key == "http.idle_timeout")
+      s.http.idle_timeout = std::chrono::milliseconds{positive_ms(key, value)};
+    else if (key == "http.header_timeout")
+      s.http.header_timeout = std::chrono::milliseconds{positive_ms(key, value)};
+    else if (key == "http.body_timeout")
+      s.http.body_timeout = std::chrono::milliseconds{positive_ms(key, value)};
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
                  "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
-                 "health.min_free_bytes, health.max_checkpoint_age)");
+                 "health.min_free_bytes, health.max_checkpoint_age, http.max_connections, "
+                 "http.max_header_bytes, http.idle_timeout, http.header_timeout, http.body_timeout)");
   }
   if (s.partitions > s.max_key_groups)
     die(2, "--set partitions=" + std::to_string(s.partitions)
@@ -252,7 +271,7 @@ int main(int argc, char** argv) {
   info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
                    io::http_handler h, std::uint64_t max_body) {
-    io::http_server_options o;
+    io::http_server_options o = s.http;
     o.bind = bind;
     o.port = port;
     o.name = name;

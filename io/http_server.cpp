@@ -1,10 +1,23 @@
 #include "io/http_server.hpp"
 
-#include <httplib.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
-#include <sys/socket.h>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_set>
 
 namespace hearth::io {
 
@@ -22,120 +35,461 @@ http_response json_ok(std::string json_text, int status) {
 
 namespace {
 
-class httplib_server final : public http_server {
-public:
-  httplib_server(http_server_options opts, http_handler handler)
-    : opts_(std::move(opts)), handler_(std::move(handler)) {
-    if (!opts_.tls_cert.empty())
-      server_ = std::make_unique<httplib::SSLServer>(opts_.tls_cert.c_str(), opts_.tls_key.c_str());
-    else
-      server_ = std::make_unique<httplib::Server>();
-    auto threads = opts_.threads;
-    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server_->set_payload_max_length(opts_.max_body_bytes);
-    // Small answers go out at once (no Nagle delay on kept-alive connections),
-    // and an idle kept-alive connection does not hold up a shutdown for long.
-    server_->set_tcp_nodelay(true);
-    server_->set_keep_alive_timeout(1);
-    server_->set_keep_alive_max_count(1u << 30); // a busy client keeps its connection
-    // The listening socket: SO_REUSEADDR only (a restart can bind while old
-    // connections linger in TIME_WAIT; cpp-httplib's default SO_REUSEPORT
-    // would let a second process bind the same port and take half of its
-    // connections). cpp-httplib listens with a backlog of 5, so a burst of new
-    // connections would have SYNs dropped and retried a second later: bind()
-    // widens it.
-    server_->set_socket_options([this](socket_t sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-      listen_fd_ = sock;
-    });
-    auto serve = [this](const httplib::Request& req, httplib::Response& res) {
-      http_request r;
-      r.method = req.method;
-      r.path = req.path;
-      r.params = req.params;
-      r.content_type = req.get_header_value("Content-Type");
-      r.body = req.body;
-      r.header = [&req](const std::string& name) { return req.get_header_value(name.c_str()); };
-      http_response out;
-      try {
-        out = handler_(r);
-      } catch (const std::exception& e) {
-        out = json_error(500, std::string{"internal error: "} + e.what());
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+// ---------------------------------------------------------------------------
+// Targets: percent-decoding and the query string.
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/// %XX sequences decoded; an incomplete or non-hex one is kept as it is.
+std::string percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
       }
-      res.status = out.status;
-      for (auto& [name, value] : out.headers)
-        res.set_header(name.c_str(), value);
-      res.set_content(out.body, out.content_type.c_str());
-    };
-    for (auto* m : {"GET", "PUT", "POST", "DELETE", "PATCH"}) {
-      std::string method = m;
-      if (method == "GET")
-        server_->Get(".*", serve);
-      else if (method == "PUT")
-        server_->Put(".*", serve);
-      else if (method == "POST")
-        server_->Post(".*", serve);
-      else if (method == "DELETE")
-        server_->Delete(".*", serve);
-      else
-        server_->Patch(".*", serve);
     }
-    server_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
-      // Only answers the server produced itself (bad request line, body too
-      // large); the handlers' own answers are left as they are.
-      if (!res.body.empty() || (res.status != 400 && res.status != 413 && res.status != 414
-                                && res.status != 431))
-        return;
-      std::string what = res.status == 413
-                           ? "request body exceeds the limit of "
-                               + std::to_string(opts_.max_body_bytes) + " bytes"
-                           : "request failed with status " + std::to_string(res.status);
-      auto err = json_error(res.status, what);
-      res.set_content(err.body, err.content_type.c_str());
+    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+std::multimap<std::string, std::string> parse_query(std::string_view q) {
+  std::multimap<std::string, std::string> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (part.empty())
+      continue;
+    auto eq = part.find('=');
+    auto key = part.substr(0, eq);
+    auto value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    out.emplace(percent_decode(key, true), percent_decode(value, true));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Handlers run here: a fixed pool of threads, so that a handler may block.
+
+class worker_pool {
+public:
+  explicit worker_pool(unsigned n) {
+    for (unsigned i = 0; i < std::max(1u, n); ++i)
+      threads_.emplace_back([this] { run(); });
+  }
+
+  ~worker_pool() { stop(); }
+
+  void post(std::function<void()> task) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopped_)
+      return;
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+  }
+
+  /// Drops the tasks not yet started and waits for the running ones.
+  void stop() {
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopped_ = true;
+      dropped.swap(tasks_);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+
+private:
+  void run() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock{mtx_};
+        cv_.wait(lock, [this] { return stopped_ || !tasks_.empty(); });
+        if (stopped_)
+          return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopped_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// ---------------------------------------------------------------------------
+// What the sessions of one server share.
+
+class session_base {
+public:
+  virtual ~session_base() = default;
+  /// Closes the socket; pending operations end with an error. I/O thread only.
+  virtual void close() = 0;
+};
+
+struct server_shared {
+  server_shared(http_server_options o, http_handler h)
+    : opts(std::move(o)), handler(std::move(h)), workers(opts.threads) {}
+
+  http_server_options opts;
+  http_handler handler;
+  worker_pool workers;
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> connections{0};
+
+  std::mutex sessions_mtx;
+  std::unordered_set<session_base*> sessions;
+
+  http_response call(const http_request& req) {
+    try {
+      return handler(req);
+    } catch (const std::exception& e) {
+      return json_error(500, std::string{"internal error: "} + e.what());
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------
+// One connection: read a whole request within its deadlines on the I/O
+// thread, hand it to a worker, write the answer, repeat while kept alive.
+// A connection holds no thread while its client is slow.
+
+template <class Stream>
+class session final : public session_base,
+                      public std::enable_shared_from_this<session<Stream>> {
+public:
+  template <class... Args>
+  session(std::shared_ptr<server_shared> shared, Args&&... args)
+    : shared_(std::move(shared)), stream_(std::forward<Args>(args)...) {
+    std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
+    shared_->sessions.insert(this);
+  }
+
+  ~session() override {
+    {
+      std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
+      shared_->sessions.erase(this);
+    }
+    shared_->connections.fetch_sub(1);
+  }
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      await_request();
+    } else {
+      lowest().expires_after(shared_->opts.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec)
+                                  return self->close();
+                                self->await_request();
+                              });
+    }
+  }
+
+  void close() override {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+  }
+
+private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void await_request() {
+    if (shared_->stopping)
+      return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->opts.max_header_bytes));
+    parser_->body_limit(shared_->opts.max_body_bytes);
+    if (buffer_.size() > 0)
+      return read_header();
+    // An idle kept-alive connection: wait for the first byte of the next
+    // request, then the header deadline runs.
+    lowest().expires_after(shared_->opts.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(16384),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec)
+                                return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    lowest().expires_after(shared_->opts.header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec)
+      return fail(ec);
+    auto& req = parser_->get();
+    if (req.target().size() > shared_->opts.max_target_bytes)
+      return refuse(json_error(414, "request target exceeds "
+                                      + std::to_string(shared_->opts.max_target_bytes) + " bytes"));
+    auto expect = req[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+      continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, req.version()};
+      lowest().expires_after(shared_->opts.header_timeout);
+      return bhttp::async_write(stream_, continue_,
+                                [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                                  if (ec)
+                                    return self->close();
+                                  self->read_body();
+                                });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done())
+      return dispatch();
+    lowest().expires_after(shared_->opts.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec)
+                          return self->fail(ec);
+                        self->dispatch();
+                      });
+  }
+
+  /// A request that could not be read: answer what the client did wrong, or
+  /// just close when it went away or was too slow.
+  void fail(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit)
+      return refuse(json_error(431, "request header exceeds "
+                                      + std::to_string(shared_->opts.max_header_bytes) + " bytes"));
+    if (ec == bhttp::error::body_limit)
+      return refuse(json_error(413, "request body exceeds the limit of "
+                                      + std::to_string(shared_->opts.max_body_bytes) + " bytes"));
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()
+        && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+      return refuse(json_error(400, "malformed request: " + ec.message()));
+    close(); // timeout, reset, end of stream, shutdown
+  }
+
+  void refuse(http_response answer) {
+    keep_alive_ = false;
+    head_ = false;
+    version_ = 11;
+    write(std::move(answer));
+  }
+
+  void dispatch() {
+    lowest().expires_never();
+    req_ = parser_->release();
+    keep_alive_ = req_.keep_alive();
+    head_ = req_.method() == bhttp::verb::head;
+    version_ = req_.version();
+    auto target = std::string_view{req_.target().data(), req_.target().size()};
+    auto qmark = target.find('?');
+    request_.method = std::string{req_.method_string()};
+    request_.path = percent_decode(target.substr(0, qmark), false);
+    request_.params = qmark == std::string_view::npos ? std::multimap<std::string, std::string>{}
+                                                      : parse_query(target.substr(qmark + 1));
+    request_.content_type = std::string{req_[bhttp::field::content_type]};
+    request_.body = std::move(req_.body());
+    request_.header = [this](const std::string& name) { return std::string{req_[name]}; };
+    shared_->workers.post([self = this->shared_from_this()] {
+      auto answer = self->shared_->call(self->request_);
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->write(std::move(answer));
+      });
     });
   }
 
-  ~httplib_server() override { stop(); }
+  void write(http_response answer) {
+    res_ = {};
+    res_.version(version_);
+    res_.result(static_cast<unsigned>(answer.status));
+    if (!answer.content_type.empty())
+      res_.set(bhttp::field::content_type, answer.content_type);
+    for (auto& [name, value] : answer.headers)
+      res_.insert(name, value);
+    bool keep = keep_alive_ && !shared_->stopping;
+    if (keep && version_ >= 11) {
+      auto idle = std::chrono::duration_cast<std::chrono::seconds>(shared_->opts.idle_timeout);
+      res_.set("Keep-Alive", "timeout=" + std::to_string(std::max<long long>(1, idle.count())));
+    }
+    res_.keep_alive(keep);
+    auto code = answer.status;
+    if (code < 200 || code == 204 || code == 304)
+      answer.body.clear(); // these answers carry no body
+    res_.body() = std::move(answer.body);
+    res_.prepare_payload();
+    if (head_)
+      res_.body().clear(); // Content-Length stays that of the body not sent
+    request_ = {};
+    req_ = {};
+    lowest().expires_after(shared_->opts.body_timeout);
+    bhttp::async_write(stream_, res_,
+                       [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
+                         if (ec || !keep)
+                           return self->close();
+                         self->await_request();
+                       });
+  }
+
+  std::shared_ptr<server_shared> shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::request<bhttp::string_body> req_;
+  http_request request_;
+  bhttp::response<bhttp::string_body> res_;
+  bhttp::response<bhttp::empty_body> continue_;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  unsigned version_ = 11;
+};
+
+// ---------------------------------------------------------------------------
+
+class beast_server final : public http_server {
+public:
+  beast_server(http_server_options opts, http_handler handler)
+    : shared_(std::make_shared<server_shared>(std::move(opts), std::move(handler))),
+      acceptor_(io_), retry_(io_), guard_(asio::make_work_guard(io_)) {}
+
+  ~beast_server() override { stop(); }
 
   status bind() {
-    if (!server_->is_valid())
-      return error{errc::io, opts_.name + ": cannot use the TLS certificate " + opts_.tls_cert
-                               + " with the key " + opts_.tls_key + " (unreadable or not a pair)"};
-    int port = opts_.port == 0 ? server_->bind_to_any_port(opts_.bind)
-                               : (server_->bind_to_port(opts_.bind, opts_.port) ? opts_.port : -1);
-    if (port <= 0)
-      return error{errc::io, opts_.name + ": cannot listen on " + opts_.bind + ":"
-                               + std::to_string(opts_.port) + " (in use or not allowed)"};
-    port_ = static_cast<std::uint16_t>(port);
-    if (listen_fd_ >= 0)
-      ::listen(listen_fd_, SOMAXCONN); // on a listening socket: sets the backlog
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    auto& opts = shared_->opts;
+    try {
+      if (!opts.tls_cert.empty()) {
+        tls_.emplace(asio::ssl::context::tls_server);
+        tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2
+                          | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1
+                          | asio::ssl::context::no_tlsv1_1);
+        tls_->use_certificate_chain_file(opts.tls_cert);
+        tls_->use_private_key_file(opts.tls_key, asio::ssl::context::pem);
+      }
+    } catch (const std::exception& e) {
+      return error{errc::io, opts.name + ": cannot use the TLS certificate " + opts.tls_cert
+                               + " with the key " + opts.tls_key + " (" + e.what() + ")"};
+    }
+    try {
+      tcp::resolver resolver{io_};
+      auto endpoints = resolver.resolve(opts.bind, std::to_string(opts.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service);
+      auto endpoint = endpoints.begin()->endpoint();
+      acceptor_.open(endpoint.protocol());
+      // SO_REUSEADDR only: a restart can bind while old connections linger
+      // in TIME_WAIT, but a second process cannot take the same port.
+      acceptor_.set_option(asio::socket_base::reuse_address(true));
+      acceptor_.bind(endpoint);
+      acceptor_.listen(asio::socket_base::max_listen_connections);
+      port_ = acceptor_.local_endpoint().port();
+    } catch (const std::exception& e) {
+      return error{errc::io, opts.name + ": cannot listen on " + opts.bind + ":"
+                               + std::to_string(opts.port) + " (" + e.what() + ")"};
+    }
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
     return ok();
   }
 
   std::uint16_t port() const override { return port_; }
 
   void stop() override {
-    server_->stop();
+    if (stopped_.exchange(true))
+      return;
+    shared_->stopping = true;
+    asio::post(io_, [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+      std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
+      for (auto* s : shared_->sessions)
+        s->close();
+    });
+    shared_->workers.stop();
+    asio::post(io_, [this] { io_.stop(); });
+    guard_.reset();
     if (thread_.joinable())
       thread_.join();
   }
 
 private:
-  http_server_options opts_;
-  http_handler handler_;
-  std::unique_ptr<httplib::Server> server_; // an SSLServer with TLS
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket sock) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+        return;
+      if (ec) {
+        // Out of descriptors, most likely: accept again a little later
+        // rather than spin.
+        retry_.expires_after(std::chrono::milliseconds{50});
+        retry_.async_wait([this](beast::error_code wec) {
+          if (!wec)
+            accept();
+        });
+        return;
+      }
+      if (shared_->connections.fetch_add(1) >= shared_->opts.max_connections) {
+        shared_->connections.fetch_sub(1);
+        beast::error_code ignored;
+        sock.close(ignored); // over the cap: closed at once
+      } else {
+        beast::error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        if (tls_)
+          std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(shared_, std::move(sock),
+                                                                          *tls_)
+            ->start();
+        else
+          std::make_shared<session<beast::tcp_stream>>(shared_, std::move(sock))->start();
+      }
+      accept();
+    });
+  }
+
+  std::shared_ptr<server_shared> shared_;
+  std::optional<asio::ssl::context> tls_; // outlives the sessions io_ may still hold
+  asio::io_context io_{1};
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::thread thread_;
   std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
+  std::atomic<bool> stopped_{false};
 };
 
 } // namespace
 
 result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
                                                        http_handler handler) {
-  auto s = std::make_unique<httplib_server>(std::move(opts), std::move(handler));
+  auto s = std::make_unique<beast_server>(std::move(opts), std::move(handler));
   if (auto st = s->bind(); !st)
     return st.err();
   return std::unique_ptr<http_server>{std::move(s)};

@@ -1,12 +1,15 @@
 #pragma once
 
-// io::http_server: a small HTTP/1.1 server (cpp-httplib underneath) that hands
-// every request to one handler. Handlers run on the server's own thread pool,
-// never on a CAF scheduler thread, and may block (that is how the ingress
-// applies back-pressure).
+// io::http_server: a small HTTP/1.1 server (Boost.Beast underneath) that hands
+// every whole request to one handler. Connections are read and written by one
+// event-driven I/O thread, within deadlines, so a slow or half-open client
+// holds a socket but never a thread. Handlers run on the server's own thread
+// pool, never on a CAF scheduler thread, and may block (that is how the
+// ingress applies back-pressure).
 
 #include "protocol/result.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,6 +49,17 @@ struct http_server_options {
   std::uint16_t port = 0;                 // 0: any free port
   std::uint64_t max_body_bytes = 32ull << 20; // larger bodies get 413
   unsigned threads = 64;                  // concurrent requests being handled
+  unsigned max_connections = 1024;        // beyond: a new connection is closed at once
+  std::size_t max_header_bytes = 16 << 10; // request line and headers; beyond: 431
+  std::size_t max_target_bytes = 8 << 10; // the request target; beyond: 414
+  // A kept-alive connection waits this long for the next request (advertised
+  // in Keep-Alive: timeout=N), then is closed.
+  std::chrono::milliseconds idle_timeout{5000};
+  // From a request's first byte to the end of its headers (and the TLS
+  // handshake); a slower client is closed.
+  std::chrono::milliseconds header_timeout{10000};
+  // Reading the body, and writing the answer.
+  std::chrono::milliseconds body_timeout{60000};
   std::string name = "http";              // for log lines
   std::string tls_cert;                   // PEM certificate (chain): serve HTTPS; empty: HTTP
   std::string tls_key;                    // its PEM private key

@@ -483,6 +483,7 @@ module.exports = {
   sendKeyed,
   sendOk,
   sleep,
+  withTimeout,
   startNode,
   storedInt,
   testModule,
