@@ -123,6 +123,7 @@ caf::behavior address_actor(caf::event_based_actor* self, address_actor_config c
   auto st = std::make_shared<address_state>();
   st->url = cfg.endpoint.url_for(cfg.self.type);
   st->values = instance_state{std::move(cfg.values)};
+  st->batch = batcher{cfg.endpoint.max_batch};
   st->cfg = std::move(cfg);
   return {
     [=](invoke_atom, protocol::invocation& inv) {

@@ -3,7 +3,8 @@
 // actors::batcher: StateFun's per-address invocation discipline, without the
 // actor. At most one batch is in flight; invocations that arrive meanwhile are
 // buffered and leave together as the next batch once the in-flight one
-// completes. Not thread-safe; owned by one address actor.
+// completes, at most maxNumBatchRequests of them per batch (the rest wait for
+// the next one). Not thread-safe; owned by one address actor.
 
 #include "protocol/messages.hpp"
 
@@ -14,19 +15,29 @@ namespace hearth::actors {
 
 class batcher {
 public:
+  /// `max_batch`: most invocations per batch; 0 for no limit.
+  explicit batcher(size_t max_batch = 0) : max_batch_(max_batch) {}
+
   /// Buffers one invocation.
   void enqueue(protocol::invocation inv) { buffered_.push_back(std::move(inv)); }
 
   /// True while a batch is in flight.
   bool busy() const { return busy_; }
 
-  /// When idle and something is buffered, moves the buffer into flight and
-  /// returns it; otherwise nullopt.
+  /// When idle and something is buffered, moves the oldest buffered
+  /// invocations (at most max_batch) into flight and returns them; otherwise
+  /// nullopt.
   std::optional<std::vector<protocol::invocation>> next_batch() {
     if (busy_ || buffered_.empty())
       return std::nullopt;
-    in_flight_.swap(buffered_);
-    buffered_.clear();
+    if (max_batch_ == 0 || buffered_.size() <= max_batch_) {
+      in_flight_.swap(buffered_);
+      buffered_.clear();
+    } else {
+      auto cut = buffered_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+      in_flight_.assign(std::make_move_iterator(buffered_.begin()), std::make_move_iterator(cut));
+      buffered_.erase(buffered_.begin(), cut);
+    }
     busy_ = true;
     return in_flight_;
   }
@@ -58,6 +69,7 @@ public:
   }
 
 private:
+  size_t max_batch_ = 0;
   bool busy_ = false;
   std::vector<protocol::invocation> in_flight_;
   std::vector<protocol::invocation> buffered_;

@@ -82,6 +82,7 @@ struct partition_stats {
   std::uint32_t partition = 0;
   std::uint64_t live_addresses = 0;
   std::uint64_t pending_invocations = 0;
+  std::uint64_t backlog_messages = 0;         // waiting on disk behind full addresses
   std::uint64_t invocations_completed = 0;
   std::uint64_t dead_letters_written = 0;
   std::uint64_t invocation_failures = 0;      // invocations whose call failed for good

@@ -37,6 +37,10 @@ struct metrics::impl {
   pm::Counter& passivations =
     counter("hearth_passivations", "address actors stopped while idle").Add({});
   pm::Counter& dead_letters = counter("hearth_dead_letters", "dead letters written").Add({});
+  pm::Counter& spilled =
+    counter("hearth_backlog_spilled",
+            "messages that waited on disk because their address held maxNumBatchRequests")
+      .Add({});
   pm::Family<pm::Counter>& ingress =
     counter("hearth_ingress_requests", "ingress requests, by outcome");
   pm::Counter& ingress_accepted = ingress.Add({{"outcome", "accepted"}});
@@ -123,6 +127,7 @@ void metrics::live_actors(std::uint32_t p, double n) {
 }
 void metrics::passivated(std::uint64_t n) { impl_->passivations.Increment(static_cast<double>(n)); }
 void metrics::dead_letter() { impl_->dead_letters.Increment(); }
+void metrics::spilled() { impl_->spilled.Increment(); }
 void metrics::ingress(ingress_outcome outcome) {
   switch (outcome) {
     case ingress_outcome::accepted: impl_->ingress_accepted.Increment(); break;

@@ -36,6 +36,8 @@ public:
   void live_actors(std::uint32_t partition, double n);
   void passivated(std::uint64_t n);
   void dead_letter();
+  /// A message went to its address's backlog on disk.
+  void spilled();
   enum class ingress_outcome { accepted, duplicate, rejected };
   void ingress(ingress_outcome outcome);
   void checkpoint(double duration_ms, double bytes);

@@ -43,6 +43,7 @@ struct live_entry {
   std::int64_t last_active = 0;
   std::uint32_t max_batch = 0;
   std::vector<std::uint64_t> deferred;      // ingress offsets waiting for room
+  std::uint64_t backlog = 0;                // messages waiting on disk (store backlog)
   bool full = false;                        // reported full to the ingress gate
   // For inspection.
   std::int64_t last_invocation_ms = 0;
@@ -216,57 +217,128 @@ void release_deferred(const state_ptr& st, live_entry& e) {
   e.deferred.clear();
 }
 
-/// Hands `env` to its address actor (spawning it if needed) and records it as
-/// pending. `offset` is set for ingress records, whose sender waits for room.
-void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope env,
-                   std::optional<std::uint64_t> offset) {
-  auto it = st->live.find(env.target);
-  if (it == st->live.end()) {
-    auto* ep = st->cfg.module->find_endpoint(env.target.type);
-    std::string problem;
-    std::map<std::string, state::stored_value> values;
-    if (!ep) {
-      problem = "unknown function type '" + env.target.type.to_string() + "'";
-    } else if (auto loaded = st->cfg.store->load_states(st->kg_of(env.target), env.target);
-               !loaded) {
-      problem = "cannot load state: " + loaded.err().message;
-    } else {
-      values = std::move(*loaded);
-    }
-    if (!problem.empty()) {
-      state::write_batch wb;
-      dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
-      if (commit(st, wb) && offset)
-        st->cfg.gate->lost(*offset);
-      return;
-    }
-    address_actor_config acfg;
-    acfg.self = env.target;
-    acfg.endpoint = *ep;
-    acfg.client = st->cfg.client;
-    acfg.partition = caf::actor_cast<caf::actor>(self);
-    acfg.specs = st->specs[env.target.type];
-    acfg.values = std::move(values);
-    live_entry le;
-    le.max_batch = ep->max_batch;
-    le.actor = self->spawn<caf::lazy_init>(address_actor, std::move(acfg));
-    self->monitor(le.actor);
-    it = st->live.emplace(env.target, std::move(le)).first;
+/// The live entry of `target`, spawning its address actor with its stored
+/// state; nullptr with `problem` set when it cannot be (an unknown function
+/// type, an unreadable state).
+live_entry* ensure_live(caf::event_based_actor* self, const state_ptr& st, const address& target,
+                        std::string& problem) {
+  if (auto it = st->live.find(target); it != st->live.end())
+    return &it->second;
+  auto* ep = st->cfg.module->find_endpoint(target.type);
+  std::map<std::string, state::stored_value> values;
+  if (!ep) {
+    problem = "unknown function type '" + target.type.to_string() + "'";
+    return nullptr;
   }
-  auto& e = it->second;
-  st->cfg.stats->in(env.target.type);
-  e.pending.push_back(env.inv);
+  auto loaded = st->cfg.store->load_states(st->kg_of(target), target);
+  if (!loaded) {
+    problem = "cannot load state: " + loaded.err().message;
+    return nullptr;
+  }
+  address_actor_config acfg;
+  acfg.self = target;
+  acfg.endpoint = *ep;
+  acfg.client = st->cfg.client;
+  acfg.partition = caf::actor_cast<caf::actor>(self);
+  acfg.specs = st->specs[target.type];
+  acfg.values = std::move(*loaded);
+  live_entry le;
+  le.max_batch = ep->max_batch;
+  le.actor = self->spawn<caf::lazy_init>(address_actor, std::move(acfg));
+  self->monitor(le.actor);
+  return &st->live.emplace(target, std::move(le)).first->second; // stays valid: node-based map
+}
+
+/// True when a message nobody waits for must wait on disk: its address holds
+/// more than maxNumBatchRequests already, or older messages wait there.
+bool must_wait(const live_entry& e) {
+  return e.backlog > 0 || (e.max_batch != 0 && e.pending.size() > e.max_batch);
+}
+
+/// Hands `inv` to the address actor of `a` and records it as pending.
+/// `offset` is set for ingress records, whose sender waits for room.
+void push(const state_ptr& st, const address& a, live_entry& e, protocol::invocation inv,
+          std::optional<std::uint64_t> offset) {
+  e.pending.push_back(inv);
   e.offsets.push_back(offset ? *offset : none_offset);
   st->stats.pending_invocations++;
   e.last_active = mono_ms();
-  self->send(e.actor, invoke_atom::value, std::move(env.inv));
+  st->self->send(e.actor, invoke_atom::value, std::move(inv));
   if (offset) {
     if (e.max_batch != 0 && e.pending.size() > e.max_batch)
       e.deferred.push_back(*offset);
     else
       admit(st, *offset);
   }
-  note_fullness(st, it->first, e);
+  note_fullness(st, a, e);
+}
+
+/// Appends `inv` to the backlog of `a` on disk (its own commit).
+void spill(const state_ptr& st, const address& a, live_entry& e, protocol::invocation inv) {
+  state::inbox_entry entry;
+  entry.kg = st->kg_of(a);
+  entry.seq = st->cfg.store->next_seq();
+  entry.target = a;
+  entry.invocations.push_back(std::move(inv));
+  state::write_batch wb;
+  wb.put_backlog(entry);
+  if (!commit(st, wb))
+    return; // the partition stops; the rebuild recomputes this message
+  e.backlog++;
+  st->cfg.stats->spilled();
+}
+
+/// Moves the oldest messages of the backlog of `a` into its pending ones, as
+/// many as it has room for (up to maxNumBatchRequests + 1 pending).
+void refill(const state_ptr& st, const address& a, live_entry& e) {
+  if (e.backlog == 0 || st->failed)
+    return;
+  size_t room = e.max_batch == 0 ? 1000
+                : e.pending.size() > e.max_batch ? 0
+                                                 : e.max_batch + 1 - e.pending.size();
+  if (room == 0)
+    return;
+  auto kg = st->kg_of(a);
+  auto items = st->cfg.store->backlog_of(kg, a, room);
+  if (!items) {
+    fail(st, "cannot read the backlog of " + a.to_string() + ": " + items.err().message);
+    return;
+  }
+  if (items->empty()) {
+    log(st, "the backlog of " + a.to_string() + " is shorter than counted");
+    e.backlog = 0;
+    return;
+  }
+  state::write_batch wb;
+  for (auto& item : *items)
+    wb.delete_backlog(kg, a, item.seq);
+  if (!commit(st, wb))
+    return;
+  e.backlog -= std::min<std::uint64_t>(e.backlog, items->size());
+  for (auto& item : *items)
+    push(st, a, e, std::move(item.invocations.front()), std::nullopt);
+}
+
+/// Delivers `env` to its address (spawning its actor if needed). A message
+/// nobody waits for goes to the address's backlog on disk when the address
+/// is full (`may_wait`; see must_wait); an ingress record (`offset`) is
+/// always taken, its sender held back instead.
+void deliver_local(caf::event_based_actor* self, const state_ptr& st, envelope env,
+                   std::optional<std::uint64_t> offset, bool may_wait = true) {
+  std::string problem;
+  auto* e = ensure_live(self, st, env.target, problem);
+  if (!e) {
+    state::write_batch wb;
+    dead_letter(st, wb, env.target, env.target, {std::move(env.inv)}, problem);
+    if (commit(st, wb) && offset)
+      st->cfg.gate->lost(*offset);
+    return;
+  }
+  st->cfg.stats->in(env.target.type);
+  if (!offset && may_wait && must_wait(*e))
+    spill(st, env.target, *e, std::move(env.inv));
+  else
+    push(st, env.target, *e, std::move(env.inv), offset);
 }
 
 /// Sends `env` towards its partition: local delivery or the ordered channel to a peer.
@@ -481,6 +553,7 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
     st->cfg.gate->applied(offset, e.recent.back()); // remembered just before this call
   }
   e.last_active = mono_ms();
+  refill(st, a, e);
   release_deferred(st, e);
   note_fullness(st, a, e);
 }
@@ -581,7 +654,7 @@ void sweep(caf::event_based_actor* self, const state_ptr& st) {
   auto now = mono_ms();
   std::vector<std::pair<std::int64_t, address>> idle;
   for (auto& [a, e] : st->live)
-    if (e.pending.empty())
+    if (e.pending.empty() && e.backlog == 0)
       idle.emplace_back(e.last_active, a);
   size_t excess = st->live.size() > st->cfg.max_live ? st->live.size() - st->cfg.max_live : 0;
   std::sort(idle.begin(), idle.end());
@@ -604,6 +677,7 @@ void sweep(caf::event_based_actor* self, const state_ptr& st) {
     auto& v = per_type[a.type];
     if (e.pending.size() > 1)
       v.first += static_cast<double>(e.pending.size() - 1);
+    v.first += static_cast<double>(e.backlog);
     if (e.max_batch != 0 && e.pending.size() > e.max_batch)
       v.second += 1;
   }
@@ -695,18 +769,57 @@ void on_completed(const state_ptr& st, std::uint64_t id) {
                         st->egress_held.end());
 }
 
+/// Takes up the backlogs found on disk at start: each address gets its actor
+/// and as many messages as it has room for; an address that cannot be served
+/// any more (its type left the module) has its backlog dead-lettered.
+void restore_backlogs(caf::event_based_actor* self, const state_ptr& st) {
+  auto found = st->cfg.store->backlogs(st->kg_begin, st->kg_end);
+  if (!found) {
+    fail(st, "cannot read the backlogs: " + found.err().message);
+    return;
+  }
+  for (auto& [a, n] : *found) {
+    std::string problem;
+    auto* e = ensure_live(self, st, a, problem);
+    if (e) {
+      e->backlog = n;
+      refill(st, a, *e);
+      continue;
+    }
+    auto kg = st->kg_of(a);
+    auto items = st->cfg.store->backlog_of(kg, a, n);
+    if (!items) {
+      fail(st, "cannot read the backlog of " + a.to_string() + ": " + items.err().message);
+      return;
+    }
+    state::write_batch wb;
+    std::vector<protocol::invocation> invs;
+    for (auto& item : *items) {
+      wb.delete_backlog(kg, a, item.seq);
+      invs.push_back(std::move(item.invocations.front()));
+    }
+    dead_letter(st, wb, a, a, std::move(invs), problem);
+    if (!commit(st, wb))
+      return;
+  }
+}
+
 void start(caf::event_based_actor* self, const state_ptr& st, state::part_extras& restored) {
   auto specs = st->cfg.store->load_specs();
   if (specs)
     st->specs = std::move(*specs);
   else
     log(st, "cannot load state specs: " + specs.err().message);
-  // Restored messages first (pending, then logged, each in order), then what
-  // peers sent meanwhile.
-  for (auto* list : {&restored.pending, &restored.logged})
-    for (auto& e : *list)
-      for (auto& inv : e.invocations)
-        deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt);
+  // Per address, in arrival order: the restored pending messages, the
+  // backlog on disk (younger than those), the restored logged messages
+  // (younger still), then what peers sent meanwhile.
+  for (auto& e : restored.pending)
+    for (auto& inv : e.invocations)
+      deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt, false);
+  restore_backlogs(self, st);
+  for (auto& e : restored.logged)
+    for (auto& inv : e.invocations)
+      deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt);
   st->started = true;
   for (auto& env : st->early)
     deliver_local(self, st, std::move(env), std::nullopt);
@@ -759,7 +872,16 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
           st->cfg.gate->lost(offset);
       if (it->second.full)
         st->cfg.gate->set_full(it->first.to_string(), false);
+      auto a = it->first;
+      auto backlog = it->second.backlog;
       st->live.erase(it);
+      // Its backlog on disk goes to a fresh actor.
+      std::string problem;
+      if (backlog > 0)
+        if (auto* e = ensure_live(self, st, a, problem)) {
+          e->backlog = backlog;
+          refill(st, a, *e);
+        }
       break;
     }
   });
@@ -904,6 +1026,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     [=](stats_atom) {
       auto s = st->stats;
       s.live_addresses = st->live.size();
+      for (auto& [a, e] : st->live)
+        s.backlog_messages += e.backlog;
       for (auto& [type, specs] : st->specs)
         if (!specs.empty())
           s.registered_types.push_back(type.to_string());

@@ -367,6 +367,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
     auto counters = [](const actors::partition_stats& s) {
       return json{{"live_addresses", s.live_addresses},
                   {"pending_invocations", s.pending_invocations},
+                  {"backlog_messages", s.backlog_messages},
                   {"invocations_completed", s.invocations_completed},
                   {"dead_letters_written", s.dead_letters_written}};
     };

@@ -189,6 +189,18 @@ std::string inbox_key(key_group kg, std::uint64_t seq) {
   return k;
 }
 
+std::string backlog_prefix(key_group kg, const address& a) {
+  auto k = group_key(key_space::backlog, kg);
+  put_addr(k, a);
+  return k;
+}
+
+std::string backlog_key(key_group kg, const address& a, std::uint64_t seq) {
+  auto k = backlog_prefix(kg, a);
+  put_u64(k, seq);
+  return k;
+}
+
 std::string encode(const stored_value& v) {
   std::string out;
   out.push_back(static_cast<char>(record_version));
@@ -297,6 +309,22 @@ result<inbox_entry> decode_inbox(std::string_view key, std::string_view bytes) {
   r.invocations(e.invocations);
   if (r.bad)
     return corrupt("inbox");
+  return e;
+}
+
+result<inbox_entry> decode_backlog(std::string_view key, std::string_view bytes) {
+  inbox_entry e;
+  if (key.size() < 3 + 8 || static_cast<std::uint8_t>(key[0]) != static_cast<std::uint8_t>(key_space::backlog)
+      || !parse_group_key(key.substr(0, 3), e.kg))
+    return corrupt("backlog key");
+  e.seq = get_u64(key.substr(key.size() - 8));
+  reader r{bytes};
+  if (r.u8() != record_version)
+    return corrupt("backlog");
+  e.target = r.addr();
+  r.invocations(e.invocations);
+  if (r.bad || e.invocations.size() != 1 || backlog_key(e.kg, e.target, e.seq) != key)
+    return corrupt("backlog");
   return e;
 }
 

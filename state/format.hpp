@@ -36,6 +36,7 @@ enum class key_space : std::uint8_t {
   token = 0x04,        // token | kg | sender | token      -> due_ms | seq
   dead_letter = 0x05,  // dead_letter | kg | seq           -> dead_letter
   inbox = 0x06,        // not stored in the store; frames messages in checkpoint files
+  backlog = 0x07,      // backlog | kg | address | seq       -> inbox_entry (one message)
 };
 
 /// Longest encoded address accepted in keys (LMDB's key limit is 511 bytes).
@@ -87,6 +88,10 @@ std::string delayed_key(protocol::key_group kg, std::int64_t due_ms, std::uint64
 std::string token_key(protocol::key_group kg, const protocol::address& sender, std::string_view token);
 std::string dead_letter_key(protocol::key_group kg, std::uint64_t seq);
 std::string inbox_key(protocol::key_group kg, std::uint64_t seq);
+/// A message for address `a` that waits on disk because `a` already holds
+/// maxNumBatchRequests messages (see actors/partition.hpp), in arrival order.
+std::string backlog_key(protocol::key_group kg, const protocol::address& a, std::uint64_t seq);
+std::string backlog_prefix(protocol::key_group kg, const protocol::address& a);
 /// Prefix of a whole key space, or of one key group within it.
 std::string space_prefix(key_space space);
 std::string group_prefix(key_space space, protocol::key_group kg);
@@ -104,6 +109,8 @@ std::string encode(const dead_letter& d);
 result<dead_letter> decode_dead_letter(std::string_view key, std::string_view bytes);
 std::string encode(const inbox_entry& e);
 result<inbox_entry> decode_inbox(std::string_view key, std::string_view bytes);
+/// A backlog record (encoded as an inbox_entry); kg and seq come from the key.
+result<inbox_entry> decode_backlog(std::string_view key, std::string_view bytes);
 
 /// Big-endian helpers, exposed for tests.
 void put_u16(std::string& out, std::uint16_t v);

@@ -56,6 +56,14 @@ void write_batch::delete_dead_letter(key_group kg, std::uint64_t seq) {
   ops_.emplace_back(dead_letter_key(kg, seq), std::nullopt);
 }
 
+void write_batch::put_backlog(const inbox_entry& e) {
+  ops_.emplace_back(backlog_key(e.kg, e.target, e.seq), encode(e));
+}
+
+void write_batch::delete_backlog(key_group kg, const address& a, std::uint64_t seq) {
+  ops_.emplace_back(backlog_key(kg, a, seq), std::nullopt);
+}
+
 
 // -- store --------------------------------------------------------------------
 
@@ -439,6 +447,51 @@ result<std::vector<delayed_record>> store::delayed_of(key_group kg, const addres
     });
     if (!s)
       return s.err();
+    return out;
+  });
+}
+
+result<std::vector<inbox_entry>> store::backlog_of(key_group kg, const address& a, size_t limit) {
+  using vec_t = std::vector<inbox_entry>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    auto s = impl_->visit(txn, backlog_prefix(kg, a), "scan backlog",
+                          [&](std::string_view k, std::string_view v) -> result<bool> {
+      if (out.size() >= limit)
+        return false;
+      auto e = decode_backlog(k, v);
+      if (!e)
+        return e.err();
+      out.push_back(std::move(*e));
+      return true;
+    });
+    if (!s)
+      return s.err();
+    return out;
+  });
+}
+
+result<std::vector<std::pair<address, std::uint64_t>>> store::backlogs(std::uint32_t kg_begin,
+                                                                       std::uint32_t kg_end) {
+  using vec_t = std::vector<std::pair<address, std::uint64_t>>;
+  return impl_->read([&](MDB_txn* txn) -> result<vec_t> {
+    vec_t out;
+    for (auto g = kg_begin; g < kg_end; ++g) {
+      auto prefix = group_prefix(key_space::backlog, key_group{static_cast<std::uint16_t>(g)});
+      auto s = impl_->visit(txn, prefix, "scan backlogs",
+                            [&](std::string_view k, std::string_view v) -> result<bool> {
+        auto e = decode_backlog(k, v);
+        if (!e)
+          return e.err();
+        // Keys are ordered by address, then sequence: one run per address.
+        if (out.empty() || !(out.back().first == e->target))
+          out.emplace_back(std::move(e->target), 0);
+        out.back().second++;
+        return true;
+      });
+      if (!s)
+        return s.err();
+    }
     return out;
   });
 }

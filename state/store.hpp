@@ -2,7 +2,7 @@
 
 // hearth::state::store: the durable state of one partition (one LMDB
 // environment): state values, registered specs, delayed messages and their
-// cancellation tokens, dead letters.
+// cancellation tokens, dead letters, and the backlogs of full addresses.
 //
 // Threading: one owner at a time (the partition actor). The environment is
 // opened with MDB_NOTLS, so the owner may move between OS threads between
@@ -47,6 +47,9 @@ public:
   void delete_delayed(const delayed_record& d);
   void put_dead_letter(const dead_letter& d);
   void delete_dead_letter(protocol::key_group kg, std::uint64_t seq);
+  /// One message (e.invocations holds exactly one) into its target's backlog.
+  void put_backlog(const inbox_entry& e);
+  void delete_backlog(protocol::key_group kg, const protocol::address& a, std::uint64_t seq);
 
   /// A raw key and value, as read back from a checkpoint file.
   void put_raw(std::string key, std::string value) { ops_.emplace_back(std::move(key), std::move(value)); }
@@ -155,6 +158,13 @@ public:
   result<std::vector<delayed_record>> delayed_of(protocol::key_group kg,
                                                  const protocol::address& sender);
 
+  /// The oldest `limit` messages of the backlog of `a`, in arrival order.
+  result<std::vector<inbox_entry>> backlog_of(protocol::key_group kg, const protocol::address& a,
+                                              size_t limit);
+  /// Every address of key groups [kg_begin, kg_end) with a backlog, and its
+  /// length.
+  result<std::vector<std::pair<protocol::address, std::uint64_t>>>
+  backlogs(std::uint32_t kg_begin, std::uint32_t kg_end);
   /// Dead letters, oldest first within each key group, at most `limit`.
   result<std::vector<dead_letter>> dead_letters(size_t limit);
   result<std::optional<dead_letter>> find_dead_letter(protocol::key_group kg, std::uint64_t seq);

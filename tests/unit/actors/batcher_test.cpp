@@ -37,6 +37,24 @@ TEST_CASE("a batch accumulates while a request is in flight") {
   CHECK(b.pending() == 0);
 }
 
+TEST_CASE("no batch holds more than maxNumBatchRequests; the rest leave next, in order") {
+  batcher b{2};
+  for (int i = 1; i <= 5; ++i)
+    b.enqueue(msg(i));
+  auto first = b.next_batch();
+  REQUIRE(first);
+  CHECK(*first == std::vector<protocol::invocation>{msg(1), msg(2)});
+  CHECK(b.pending() == 5);
+  CHECK(b.complete() == 2);
+  auto second = b.next_batch();
+  REQUIRE(second);
+  CHECK(*second == std::vector<protocol::invocation>{msg(3), msg(4)});
+  b.complete();
+  auto third = b.next_batch();
+  REQUIRE(third);
+  CHECK(*third == std::vector<protocol::invocation>{msg(5)});
+}
+
 TEST_CASE("drain returns in-flight then buffered invocations") {
   batcher b;
   b.enqueue(msg(1));

@@ -101,3 +101,57 @@ TEST_CASE("the store keeps state, specs, delayed messages and dead letters acros
   CHECK(!st.find_token(kg, alice, "tok")->has_value());
   CHECK(!st.next_due(0, 128)->has_value());
 }
+
+TEST_CASE("a backlog keeps each address's messages in arrival order, apart from other addresses") {
+  temp_dir dir;
+  auto s = store::open(dir.path);
+  REQUIRE(s);
+  auto& st = **s;
+  const address bob{{"com.example", "cart"}, "bob"};
+  // A prefix of another address's id must not mix the two backlogs.
+  const address al{{"com.example", "cart"}, "al"};
+  key_group kg{7};
+  auto message = [](int n) {
+    return protocol::invocation{std::nullopt, protocol::make_int(n)};
+  };
+  write_batch wb;
+  std::vector<std::uint64_t> alice_seqs;
+  for (int i = 0; i < 5; ++i) {
+    inbox_entry e{kg, st.next_seq(), alice, {message(i)}};
+    alice_seqs.push_back(e.seq);
+    wb.put_backlog(e);
+    wb.put_backlog(inbox_entry{kg, st.next_seq(), al, {message(100 + i)}});
+  }
+  wb.put_backlog(inbox_entry{key_group{9}, st.next_seq(), bob, {message(200)}});
+  REQUIRE(st.commit(wb));
+
+  auto first = st.backlog_of(kg, alice, 3);
+  REQUIRE(first);
+  REQUIRE(first->size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK((*first)[i].target == alice);
+    CHECK(*protocol::as_int((*first)[i].invocations.at(0).argument) == i);
+    CHECK((*first)[i].seq == alice_seqs[i]);
+  }
+  auto all = st.backlogs(0, 128);
+  REQUIRE(all);
+  REQUIRE(all->size() == 3);
+  std::map<std::string, std::uint64_t> counts;
+  for (auto& [a, n] : *all)
+    counts[a.id] = n;
+  CHECK(counts == std::map<std::string, std::uint64_t>{{"al", 5}, {"alice", 5}, {"bob", 1}});
+  // Only the key groups asked for.
+  CHECK(st.backlogs(0, 8)->size() == 2);
+
+  write_batch taken;
+  for (auto& e : *first)
+    taken.delete_backlog(kg, alice, e.seq);
+  REQUIRE(st.commit(taken));
+  auto rest = st.backlog_of(kg, alice, 10);
+  REQUIRE(rest->size() == 2);
+  CHECK(*protocol::as_int(rest->front().invocations.at(0).argument) == 3);
+  // A record under another key is refused as corrupt.
+  auto bytes = encode(inbox_entry{kg, 1, alice, {message(1)}});
+  CHECK(!decode_backlog(backlog_key(kg, bob, 1), bytes));
+  CHECK(decode_backlog(backlog_key(kg, alice, 1), bytes));
+}
