@@ -168,6 +168,7 @@ using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: l
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: one address
 using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
+using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P: ok once not over max_pending
 
 } // namespace hearth::actors
 

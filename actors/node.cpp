@@ -741,6 +741,11 @@ node_health node::health() {
                    h.problems.push_back("partition " + std::to_string(i) + " does not answer: "
                                         + sys_->render(err));
                  });
+    self->request(pipe->source, std::chrono::seconds{5}, stats_atom::value)
+      .receive([&](std::uint64_t remaining) { h.replay_remaining = remaining; },
+               [&](caf::error& err) {
+                 h.problems.push_back("the ingress source does not answer: " + sys_->render(err));
+               });
   }
   h.ready = h.problems.empty();
   auto cp = board_->read();

@@ -76,6 +76,7 @@ struct node_health {
   std::uint64_t data_free_bytes = 0;
   std::uint64_t checkpoint_free_bytes = 0;
   std::vector<partition_stats> partitions; // of those that answered
+  std::uint64_t replay_remaining = 0; // ingress-log records the replay has yet to send
 };
 
 /// What the ingress tells its sender.

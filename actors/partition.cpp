@@ -99,6 +99,9 @@ struct partition_state {
   // Ingress offsets whose senders wait because the partition holds
   // max_pending invocations (bounded memory with many distinct addresses).
   std::deque<std::uint64_t> held;
+  // The source's replay waits here for the partition to be at or below
+  // max_pending again (room_atom).
+  std::vector<caf::typed_response_promise<caf::ok_atom>> room_waiters;
   partition_stats stats;
   bool at_least_once = false;          // egress visible at once
   std::deque<std::uint32_t> latencies; // of the most recent function calls
@@ -196,6 +199,11 @@ void release_held(const state_ptr& st) {
   while (!st->held.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
     st->cfg.gate->accept(st->held.front());
     st->held.pop_front();
+  }
+  if (!st->room_waiters.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
+    for (auto& rp : st->room_waiters)
+      rp.deliver(caf::ok_atom::value);
+    st->room_waiters.clear();
   }
 }
 
@@ -910,6 +918,14 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       on_barrier(self, st, id, st->channel_of(from));
     },
     [=](completed_atom, std::uint64_t id) { on_completed(st, id); },
+    // The replay paces itself by this: answered once this partition holds at
+    // most max_pending invocations (at once, or when it has worked off some).
+    [=](room_atom) -> caf::result<caf::ok_atom> {
+      if (st->stats.pending_invocations <= st->cfg.max_pending)
+        return caf::ok_atom::value;
+      st->room_waiters.push_back(self->make_response_promise<caf::ok_atom>());
+      return st->room_waiters.back();
+    },
     // Both answer once the batch's writes are committed: only then may the
     // address actor build its next request from its memory (invariant 8).
     [=](effects_atom, effects& fx) -> caf::result<caf::ok_atom> {

@@ -7,9 +7,16 @@ namespace hearth::actors {
 
 namespace {
 
+/// Records sent per replay step before the source waits for the partitions
+/// it fed to be within partition.max_pending again.
+constexpr std::uint64_t replay_chunk = 1024;
+
 struct source_state {
   source_config cfg;
   std::uint64_t next = 0; // first offset not yet sent
+  std::uint64_t replay_until = 0; // the replay runs while next < replay_until
+  bool replaying = false;
+  std::vector<bool> fed; // partitions sent records in the current replay step
   // Records handed over while an earlier gap could not be read yet: sent, in
   // order, once the gap is filled (never skipped: they are acknowledged).
   std::deque<std::vector<state::ingress_record>> waiting;
@@ -21,6 +28,8 @@ void send_record(caf::event_based_actor* self, source_state& st, state::ingress_
                                   static_cast<std::uint32_t>(st.cfg.partitions.size()));
   self->send(st.cfg.partitions[p], ingress_atom::value, r.offset,
              envelope{std::move(r.target), protocol::invocation{std::nullopt, std::move(r.value)}});
+  if (p < st.fed.size())
+    st.fed[p] = true;
   st.next = r.offset + 1;
 }
 
@@ -28,7 +37,7 @@ void send_record(caf::event_based_actor* self, source_state& st, state::ingress_
 /// when the log could not be read that far.
 bool catch_up(caf::event_based_actor* self, source_state& st, std::uint64_t until) {
   while (st.next < until) {
-    auto batch = st.cfg.log->read(st.next, 4096);
+    auto batch = st.cfg.log->read(st.next, static_cast<size_t>(std::min<std::uint64_t>(4096, until - st.next)));
     if (!batch || batch->empty()) {
       if (!batch)
         std::cerr << "hearth-node: cannot read the ingress log: " << batch.err().message
@@ -46,6 +55,45 @@ bool catch_up(caf::event_based_actor* self, source_state& st, std::uint64_t unti
 }
 
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+
+/// One step of the replay: sends the next chunk of the log, then asks every
+/// partition it fed for room, and takes the next step once all have answered.
+/// So a replay holds at most about max_pending + replay_chunk invocations per
+/// partition in memory, however long the log, and checkpoint barriers pass
+/// between two steps. Live records wait until the replay has caught up.
+void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_state>& st) {
+  st->fed.assign(st->cfg.partitions.size(), false);
+  auto end = std::min(st->replay_until, st->next + replay_chunk);
+  if (!catch_up(self, *st, end)) {
+    self->delayed_send(self, std::chrono::milliseconds{100}, step_atom::value);
+    return;
+  }
+  if (st->next >= st->replay_until) {
+    st->replaying = false;
+    st->fed.clear();
+    if (!st->waiting.empty())
+      self->send(self, retry_atom::value);
+    return;
+  }
+  auto left = std::make_shared<size_t>(0);
+  for (size_t p = 0; p < st->fed.size(); ++p) {
+    if (!st->fed[p])
+      continue;
+    ++*left;
+    self->request(st->cfg.partitions[p], caf::infinite, room_atom::value)
+      .then(
+        [=](caf::ok_atom) {
+          if (--*left == 0)
+            replay_step(self, st);
+        },
+        [](caf::error&) {
+          // The partition ended: the node rebuilds the pipeline, this source included.
+        });
+  }
+  if (*left == 0)
+    self->send(self, step_atom::value);
+}
 
 } // namespace
 
@@ -55,18 +103,26 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
   st->cfg = std::move(cfg);
   return {
     [=](start_atom) {
-      catch_up(self, *st, st->cfg.log->next_offset());
+      st->replay_until = st->cfg.log->next_offset();
+      st->replaying = true;
+      replay_step(self, st);
       return caf::ok_atom::value;
+    },
+    [=](step_atom) { replay_step(self, st); },
+    [=](stats_atom) -> std::uint64_t {
+      return st->replaying && st->replay_until > st->next ? st->replay_until - st->next : 0;
     },
     [=](log_atom, std::vector<state::ingress_record>& records) {
       if (records.empty())
         return;
       bool idle = st->waiting.empty();
       st->waiting.push_back(std::move(records));
-      if (idle)
+      if (idle && !st->replaying)
         self->send(self, retry_atom::value);
     },
     [=](retry_atom) {
+      if (st->replaying)
+        return; // the end of the replay sends it again
       while (!st->waiting.empty()) {
         auto& group = st->waiting.front();
         // A gap (records appended while the replay ran) is read from the log.

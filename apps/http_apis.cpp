@@ -391,6 +391,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         }
         out["partitions"] = std::move(parts);
         out["pipeline"] = h.pipeline;
+        out["replay"] = {{"remaining", h.replay_remaining}};
         out["restarts"] = h.restarts;
         out["checkpoint"] = {{"last", h.last_checkpoint},
                              {"age_ms", h.checkpoint_age_ms},
