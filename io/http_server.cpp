@@ -147,11 +147,18 @@ private:
 // ---------------------------------------------------------------------------
 // What the sessions of one server share.
 
+/// Bodies up to this size are read without an admission slot.
+constexpr std::uint64_t small_body_bytes = 64 << 10;
+
 class session_base {
 public:
   virtual ~session_base() = default;
   /// Closes the socket; pending operations end with an error. I/O thread only.
   virtual void close() = 0;
+  /// Its request may go on past its headers (see server_shared::waiting).
+  virtual void admitted() = 0;
+  /// It holds an admission slot, to give back when its answer is written.
+  virtual void take_slot() = 0;
 };
 
 struct server_shared {
@@ -164,10 +171,31 @@ struct server_shared {
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> connections{0};
 
+  // Admission (I/O thread only): at most `threads` requests with a large body
+  // (over small_body_bytes, or of unknown length) are past their headers
+  // (body being read, handled, answer being written); the others wait here
+  // with their headers read. So large bodies in memory are bounded by the
+  // handler threads, not by the connections, while small requests never wait
+  // behind slow uploads.
+  unsigned admitted = 0;
+  std::deque<std::shared_ptr<session_base>> waiting;
+
+  /// A slot freed: the oldest waiting session takes it.
+  void release() {
+    --admitted;
+    while (!waiting.empty() && admitted < opts.threads) {
+      auto next = std::move(waiting.front());
+      waiting.pop_front();
+      ++admitted;
+      next->take_slot();
+      next->admitted();
+    }
+  }
+
   std::mutex sessions_mtx;
   std::unordered_set<session_base*> sessions;
 
-  http_response call(const http_request& req) {
+  http_response call(http_request& req) {
     try {
       return handler(req);
     } catch (const std::exception& e) {
@@ -258,14 +286,35 @@ private:
     if (req.target().size() > shared_->opts.max_target_bytes)
       return refuse(json_error(414, "request target exceeds "
                                       + std::to_string(shared_->opts.max_target_bytes) + " bytes"));
+    // Small bodies are read at once; a large one (or one of unknown length)
+    // needs a slot.
+    auto length = parser_->content_length();
+    if (parser_->is_done() || (length && *length <= small_body_bytes))
+      return admitted();
+    if (shared_->admitted >= shared_->opts.threads) {
+      lowest().expires_never(); // waiting for a slot is not the client's delay
+      shared_->waiting.push_back(this->shared_from_this());
+      return;
+    }
+    ++shared_->admitted;
+    slot_ = true;
+    admitted();
+  }
+
+  void admitted() override {
+    if (shared_->stopping)
+      return close();
+    auto& req = parser_->get();
     auto expect = req[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
       continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, req.version()};
       lowest().expires_after(shared_->opts.header_timeout);
       return bhttp::async_write(stream_, continue_,
                                 [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                                  if (ec)
+                                  if (ec) {
+                                    self->free_slot();
                                     return self->close();
+                                  }
                                   self->read_body();
                                 });
     }
@@ -296,7 +345,17 @@ private:
     if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()
         && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
       return refuse(json_error(400, "malformed request: " + ec.message()));
+    free_slot();
     close(); // timeout, reset, end of stream, shutdown
+  }
+
+  void take_slot() override { slot_ = true; }
+
+  void free_slot() {
+    if (!slot_)
+      return;
+    slot_ = false;
+    shared_->release();
   }
 
   void refuse(http_response answer) {
@@ -355,6 +414,7 @@ private:
     lowest().expires_after(shared_->opts.body_timeout);
     bhttp::async_write(stream_, res_,
                        [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
+                         self->free_slot();
                          if (ec || !keep)
                            return self->close();
                          self->await_request();
@@ -370,6 +430,7 @@ private:
   bhttp::response<bhttp::string_body> res_;
   bhttp::response<bhttp::empty_body> continue_;
   bool keep_alive_ = false;
+  bool slot_ = false; // holds one of the server's admission slots
   bool head_ = false;
   unsigned version_ = 11;
 };
@@ -430,6 +491,7 @@ public:
       beast::error_code ignored;
       acceptor_.close(ignored);
       retry_.cancel();
+      shared_->waiting.clear();
       std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
       for (auto* s : shared_->sessions)
         s->close();

@@ -42,7 +42,8 @@ http_response json_error(int status, const std::string& message);
 /// A JSON answer from serialized JSON text.
 http_response json_ok(std::string json_text, int status = 200);
 
-using http_handler = std::function<http_response(const http_request&)>;
+/// Runs on a handler thread; it may take the request's body (move it out).
+using http_handler = std::function<http_response(http_request&)>;
 
 struct http_server_options {
   std::string bind = "127.0.0.1";

@@ -159,6 +159,30 @@ test('Expect: 100-continue gets its interim answer and the message is applied', 
   await h.poll(() => fns.records.counter.counts.continued === 1, 60000, 'the continued message');
 });
 
+test('large bodies wait for a handler thread after their headers; small requests never wait behind them', { timeout: 120000 }, async () => {
+  // The admin server has 8 handler threads: 8 large uploads may go on, the
+  // others wait with their headers read (so bodies in memory stay bounded).
+  const THREADS = 8;
+  const uploads = [];
+  for (let i = 0; i < THREADS + 3; i += 1) {
+    const conn = await connect(node.admin);
+    conn.sock.write(`PUT /big-${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`);
+    uploads.push(conn);
+  }
+  const continued = () => uploads.filter((c) => c.data.startsWith('HTTP/1.1 100')).length;
+  await h.poll(() => continued() === THREADS, 30000, () => `${THREADS} uploads told to continue (got ${continued()})`);
+  // A request without a body is answered meanwhile, and after it the other
+  // uploads still wait.
+  const raw = await exchange(node.admin, 'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(statusOf(raw), 200, raw.slice(0, 200));
+  assert.equal(continued(), THREADS, 'no more than the handler threads go on');
+  // One upload ends: one waiting upload takes its place.
+  uploads.find((c) => c.data.startsWith('HTTP/1.1 100')).sock.destroy();
+  await h.poll(() => uploads.filter((c) => !c.sock.destroyed && c.data.startsWith('HTTP/1.1 100')).length === THREADS,
+    30000, 'a waiting upload to continue');
+  for (const c of uploads) c.sock.destroy();
+});
+
 test(`beyond http.max_connections=${CAP} a new connection is closed at once, and room comes back`, { timeout: 120000 }, async () => {
   const held = [];
   for (let i = 0; i < CAP; i += 1) {
