@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
     std::string body, typename_;
     if (*o_string) {
       typename_ = value_type.empty() ? protocol::string_type_name : value_type;
-      body = typename_ == protocol::string_type_name ? protocol::make_string(s_value).value : s_value;
+      body = typename_ == protocol::string_type_name ? protocol::make_string(s_value).value.str() : s_value;
     } else if (*o_int) {
       typename_ = value_type.empty() ? protocol::int_type_name : value_type;
       if (int_value < INT32_MIN || int_value > INT32_MAX) {

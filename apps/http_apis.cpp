@@ -103,11 +103,11 @@ json show_value(const protocol::typed_value& v) {
       out["value"] = *r;
   }
   if (!out.contains("value")) {
-    auto j = json::parse(v.value, nullptr, false);
+    auto j = json::parse(v.value.str(), nullptr, false);
     if (!j.is_discarded() && t.rfind("io.statefun.types/", 0) != 0)
       out["json"] = std::move(j);
     else
-      out["hex"] = hex(v.value.substr(0, 4096));
+      out["hex"] = hex(v.value.str().substr(0, 4096));
   }
   return out;
 }
@@ -241,7 +241,7 @@ std::optional<std::uint64_t> number_param(const io::http_request& req, const std
 /// to `timeout_ms` (default 10 s) until the invocation's effects are committed:
 /// 200 with "applied", or 202 with "applied": false and the reason.
 io::http_response send_message(actors::node& n, const protocol::address& target,
-                               const io::http_request& req, bool count_ingress) {
+                               io::http_request& req, bool count_ingress) {
   using actors::metrics;
   auto outcome = [&](metrics::ingress_outcome what) {
     if (count_ingress)
@@ -254,7 +254,8 @@ io::http_response send_message(actors::node& n, const protocol::address& target,
     return io::json_error(400, "wait must be true or false and timeout_ms a number of "
                                "milliseconds up to 600000");
   }
-  auto value = io::ingress_value(req.content_type, req.body);
+  // The body moves into the message: one copy of the payload from here on.
+  auto value = io::ingress_value(req.content_type, std::move(req.body));
   if (!value) {
     outcome(metrics::ingress_outcome::rejected);
     return io::json_error(400, value.err().message);
@@ -282,7 +283,7 @@ io::http_response send_message(actors::node& n, const protocol::address& target,
 } // namespace
 
 io::http_handler ingress_api(actors::node& n) {
-  return [&n](const io::http_request& req) {
+  return [&n](io::http_request& req) {
     auto reject = [&n](int status, const std::string& why) {
       n.stats_registry().ingress(actors::metrics::ingress_outcome::rejected);
       return io::json_error(status, why);
@@ -358,7 +359,7 @@ std::optional<io::http_response> refuse_without_token(const io::http_request& re
 } // namespace
 
 io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> info) {
-  return [&n, info](const io::http_request& req) {
+  return [&n, info](io::http_request& req) {
     static const std::string dl = "/dead-letters", act = "/actors", cps = "/checkpoints";
     const auto& path = req.path;
     if (auto refused = refuse_without_token(req, *info))

@@ -72,7 +72,7 @@ result<egress_record> decode_egress_record(const protocol::typed_value& v) {
   if (v.type_name != playground_record_type)
     return error{errc::malformed, "the playground egress accepts only " + std::string{playground_record_type}
                                     + " values, got '" + v.type_name + "'"};
-  auto j = nlohmann::json::parse(v.value, nullptr, false);
+  auto j = nlohmann::json::parse(v.value.str(), nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("topic") || !j["topic"].is_string()
       || !j.contains("payload"))
     return error{errc::malformed, "egress record must be JSON {\"topic\": string, \"payload\": ...}"};

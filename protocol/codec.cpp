@@ -22,7 +22,7 @@ address from_pb(const pb::Address& a) {
 void to_pb(const typed_value& v, pb::TypedValue* out) {
   out->set_typename_(v.type_name);
   out->set_has_value(v.has_value);
-  out->set_value(v.value);
+  out->set_value(v.value.str());
 }
 
 typed_value from_pb(const pb::TypedValue& v) {
@@ -224,7 +224,7 @@ result<kafka_record> decode_kafka_record(const typed_value& v) {
     return error{errc::malformed, "egress value has typename '" + v.type_name
                                     + "', expected " + kafka_record_type_name};
   io::statefun::sdk::egress::KafkaProducerRecord rec;
-  if (!parse(rec, v.value))
+  if (!parse(rec, v.value.str()))
     return error{errc::malformed, "egress value is not a KafkaProducerRecord"};
   return kafka_record{rec.key(), rec.value_bytes(), rec.topic()};
 }
@@ -234,7 +234,7 @@ result<kinesis_record> decode_kinesis_record(const typed_value& v) {
     return error{errc::malformed, "egress value has typename '" + v.type_name
                                     + "', expected " + kinesis_record_type_name};
   io::statefun::sdk::egress::KinesisEgressRecord rec;
-  if (!parse(rec, v.value))
+  if (!parse(rec, v.value.str()))
     return error{errc::malformed, "egress value is not a KinesisEgressRecord"};
   return kinesis_record{rec.partition_key(), rec.value_bytes(), rec.stream(),
                         rec.explicit_hash_key()};

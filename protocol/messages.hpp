@@ -7,19 +7,53 @@
 #include "protocol/address.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 namespace hearth::protocol {
+
+/// An immutable byte string whose copies share one buffer: a message's
+/// payload is held once however many places refer to it (the partition's
+/// pending list, the address actor's batch, a checkpoint's recording, a dead
+/// letter). Reads go through str()/view() or the conversion to const
+/// std::string&; a new value replaces the buffer, never changes it.
+class shared_bytes {
+public:
+  shared_bytes() = default;
+  shared_bytes(std::string s) // NOLINT: implicit, like a string
+    : buf_(s.empty() ? nullptr : std::make_shared<const std::string>(std::move(s))) {}
+  shared_bytes(const char* s) : shared_bytes(std::string{s}) {} // NOLINT
+  shared_bytes(std::string_view s) : shared_bytes(std::string{s}) {} // NOLINT
+
+  const std::string& str() const { return buf_ ? *buf_ : empty_string(); }
+  operator const std::string&() const { return str(); } // NOLINT
+  std::string_view view() const { return str(); }
+  const char* data() const { return str().data(); }
+  size_t size() const { return buf_ ? buf_->size() : 0; }
+  bool empty() const { return size() == 0; }
+
+  friend bool operator==(const shared_bytes& a, const shared_bytes& b) {
+    return a.buf_ == b.buf_ || a.str() == b.str();
+  }
+
+private:
+  static const std::string& empty_string() {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> buf_;
+};
 
 /// A value with its typename. `has_value` separates an explicitly set empty
 /// value from no value. Typenames are opaque to the runtime.
 struct typed_value {
   std::string type_name;
   bool has_value = false;
-  std::string value;
+  shared_bytes value;
 
   friend bool operator==(const typed_value&, const typed_value&) = default;
 };

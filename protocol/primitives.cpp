@@ -23,7 +23,7 @@ result<std::decay_t<decltype(Wrapper{}.value())>> read(const typed_value& v, con
     return error{errc::conflict, "value has type '" + v.type_name + "', expected "
                                    + type_name};
   Wrapper w;
-  if (!w.ParseFromString(v.value))
+  if (!w.ParseFromString(v.value.str()))
     return error{errc::malformed, std::string{"value is not a valid "} + type_name};
   return w.value();
 }

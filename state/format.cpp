@@ -40,7 +40,7 @@ void put_addr(std::string& out, const address& a) {
 void put_value(std::string& out, const typed_value& v) {
   put_str(out, v.type_name);
   out.push_back(v.has_value ? 1 : 0);
-  put_str(out, v.value);
+  put_str(out, v.value.view());
 }
 
 /// A bounds-checked reader over a record; any overrun sets `bad`.

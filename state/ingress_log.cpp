@@ -42,7 +42,7 @@ std::string encode_payload(const ingress_record& r) {
   put_str(p, r.target.id);
   put_str(p, r.value.type_name);
   p.push_back(r.value.has_value ? 1 : 0);
-  put_str(p, r.value.value);
+  put_str(p, r.value.value.view());
   return p;
 }
 
@@ -70,7 +70,11 @@ bool decode_payload(std::string_view p, ingress_record& r) {
   if (!hv)
     return false;
   r.value.has_value = (*hv)[0] != 0;
-  return str(r.value.value) && p.empty();
+  std::string value;
+  if (!str(value) || !p.empty())
+    return false;
+  r.value.value = std::move(value);
+  return true;
 }
 
 std::string segment_name(std::uint64_t first) {
