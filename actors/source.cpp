@@ -57,6 +57,28 @@ bool catch_up(caf::event_based_actor* self, source_state& st, std::uint64_t unti
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 
+void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_state>& st);
+
+/// Asks partition `p` for room; the next replay step follows the last
+/// answer. The question is asked again every second while unanswered, so
+/// that no lost answer can stall the replay.
+void ask_room(caf::event_based_actor* self, const std::shared_ptr<source_state>& st, size_t p,
+              std::shared_ptr<size_t> left) {
+  self->request(st->cfg.partitions[p], std::chrono::seconds{1}, room_atom::value)
+    .then(
+      [=](caf::ok_atom) {
+        if (--*left == 0)
+          replay_step(self, st);
+      },
+      [=](caf::error& err) {
+        if (err == caf::sec::request_timeout)
+          return ask_room(self, st, p, left);
+        // The partition ended: the node rebuilds the pipeline, this source included.
+        std::cerr << "hearth-node: the replay stops: partition " << p
+                  << " did not answer: " << self->system().render(err) << std::endl;
+      });
+}
+
 /// One step of the replay: sends the next chunk of the log, then asks every
 /// partition it fed for room, and takes the next step once all have answered.
 /// So a replay holds at most about max_pending + replay_chunk invocations per
@@ -77,22 +99,16 @@ void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_stat
     return;
   }
   auto left = std::make_shared<size_t>(0);
-  for (size_t p = 0; p < st->fed.size(); ++p) {
-    if (!st->fed[p])
-      continue;
-    ++*left;
-    self->request(st->cfg.partitions[p], caf::infinite, room_atom::value)
-      .then(
-        [=](caf::ok_atom) {
-          if (--*left == 0)
-            replay_step(self, st);
-        },
-        [](caf::error&) {
-          // The partition ended: the node rebuilds the pipeline, this source included.
-        });
-  }
-  if (*left == 0)
+  for (size_t p = 0; p < st->fed.size(); ++p)
+    if (st->fed[p])
+      ++*left;
+  if (*left == 0) {
     self->send(self, step_atom::value);
+    return;
+  }
+  for (size_t p = 0; p < st->fed.size(); ++p)
+    if (st->fed[p])
+      ask_room(self, st, p, left);
 }
 
 } // namespace
