@@ -10,10 +10,12 @@
 // no-ops. Thread-safe; the report calls never block on a waiter.
 //
 // It also knows which addresses are full (at maxNumBatchRequests, as their
-// partitions report) and how many senders wait for room, so that the
-// ingress can refuse a message for a full address before logging it when
-// too many senders already wait: the server's threads are not all pinned by
-// full addresses, and other addresses keep flowing.
+// partitions report), which partitions are full (over partition.max_pending)
+// and how many senders wait for room, so that the ingress can refuse a
+// message for a full address or partition before logging it when too many
+// senders already wait: the server's threads are not all pinned by full
+// addresses, other addresses keep flowing, and a full partition's memory
+// stays bounded.
 
 #include "actors/messages.hpp"
 
@@ -133,6 +135,21 @@ public:
     return full_.count(key) != 0;
   }
 
+  /// Partition `p` holds more than partition.max_pending invocations, or has
+  /// room again.
+  void set_partition_full(std::uint32_t p, bool full) {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (full)
+      full_partitions_.insert(p);
+    else
+      full_partitions_.erase(p);
+  }
+
+  bool is_partition_full(std::uint32_t p) {
+    std::lock_guard<std::mutex> g{mtx_};
+    return full_partitions_.count(p) != 0;
+  }
+
   /// Senders blocked in wait() right now.
   size_t waiting() {
     std::lock_guard<std::mutex> g{mtx_};
@@ -161,6 +178,7 @@ private:
   std::mutex mtx_;
   std::unordered_map<std::uint64_t, waiter> waiting_; // nodes are stable: cv stays put
   std::unordered_set<std::string> full_;
+  std::unordered_set<std::uint32_t> full_partitions_;
   size_t waiting_for_room_ = 0;
   bool open_ = false;
 };

@@ -462,9 +462,16 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     return down();
   if (p->gate->waiting() >= opts_.max_waiting) {
     auto key = target.to_string();
+    auto partition = protocol::partition_of(protocol::key_group_of(target.id, opts_.max_key_groups),
+                                            opts_.max_key_groups, opts_.partitions);
     if (p->gate->is_full(key))
       return error{errc::unavailable,
                    key + " holds maxNumBatchRequests messages and "
+                     + std::to_string(opts_.max_waiting)
+                     + " senders already wait for room; the message was not taken: retry later"};
+    if (p->gate->is_partition_full(partition))
+      return error{errc::unavailable,
+                   "partition " + std::to_string(partition) + " holds partition.max_pending invocations and "
                      + std::to_string(opts_.max_waiting)
                      + " senders already wait for room; the message was not taken: retry later"};
   }

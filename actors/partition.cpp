@@ -189,22 +189,34 @@ void dead_letter(const state_ptr& st, state::write_batch& wb, const address& own
 /// Lets the sender of ingress `offset` go on, unless the partition already
 /// holds max_pending invocations: then it waits in `held`.
 void admit(const state_ptr& st, std::uint64_t offset) {
-  if (st->stats.pending_invocations > st->cfg.max_pending)
+  if (st->stats.pending_invocations > st->cfg.max_pending) {
+    if (st->held.empty())
+      st->cfg.gate->set_partition_full(st->cfg.id, true);
     st->held.push_back(offset);
-  else
+  } else {
     st->cfg.gate->accept(offset);
+  }
 }
 
-void release_held(const state_ptr& st) {
-  while (!st->held.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
-    st->cfg.gate->accept(st->held.front());
-    st->held.pop_front();
-  }
+/// Answers the replay's question for room once the partition has some.
+void release_room(const state_ptr& st) {
   if (!st->room_waiters.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
     for (auto& rp : st->room_waiters)
       rp.deliver(caf::ok_atom::value);
     st->room_waiters.clear();
   }
+}
+
+void release_held(const state_ptr& st) {
+  if (st->held.empty())
+    return release_room(st);
+  while (!st->held.empty() && st->stats.pending_invocations <= st->cfg.max_pending) {
+    st->cfg.gate->accept(st->held.front());
+    st->held.pop_front();
+  }
+  if (st->held.empty())
+    st->cfg.gate->set_partition_full(st->cfg.id, false);
+  release_room(st);
 }
 
 /// Tells the ingress gate when address `a` becomes full (more pending than

@@ -254,12 +254,10 @@ private:
     release(*t);
     t->attempt++;
     if (t->too_large) {
-      error err{errc::too_large, "response exceeds payload_max_bytes ("
-                                   + std::to_string(t->req.transport.payload_max_bytes) + ")"};
-      complete(std::move(t), std::move(err));
-      return;
-    }
-    if (code == CURLE_OK && status >= 200 && status < 300 && t->response.empty()) {
+      // Retried like every other failure (StateFun's async transport does).
+      t->last_error = "response exceeds payload_max_bytes ("
+                      + std::to_string(t->req.transport.payload_max_bytes) + ")";
+    } else if (code == CURLE_OK && status >= 200 && status < 300 && t->response.empty()) {
       // Every SDK answers with a body (even "no effects" encodes to bytes), so
       // an empty 2xx is a misrouted call (wrong URL, a proxy), not a result.
       t->last_error = "HTTP " + std::to_string(status) + " with an empty body";

@@ -26,9 +26,9 @@ struct function_request {
 };
 
 /// Outcome of a call: the decoded response, or errc::unavailable with the last
-/// cause ("HTTP 500", "connection refused", "malformed response") and the
-/// number of attempts, or errc::too_large when the response exceeds
-/// payload_max_bytes.
+/// cause ("HTTP 500", "connection refused", "malformed response", "response
+/// exceeds payload_max_bytes") once the call budget is spent, and the number
+/// of attempts.
 struct function_reply {
   result<protocol::from_function> response = error{errc::unavailable, "not sent"};
   int attempts = 0;
