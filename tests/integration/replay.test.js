@@ -55,7 +55,8 @@ test(`a replay of ${MESSAGES} records stops at partition.max_pending while the f
   assert.equal((await h.health(node.admin)).status, 200, 'the node is healthy while it replays');
 
   await fns.up();
-  await h.poll(async () => (await partitionsAndReplay(node.admin)).remaining === 0, 180000, 'the replay to finish');
+  await h.poll(async () => (await partitionsAndReplay(node.admin)).remaining === 0, 180000,
+    () => `the replay to finish\n${node.stderr().slice(-3000)}`);
   const expected = {};
   for (let i = 0; i < MESSAGES; i += 1) expected[`r${i}`] = 1;
   await h.assertStoredCounts(node.admin, 'test', 'counter', expected, 180000);
