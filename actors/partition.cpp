@@ -837,9 +837,13 @@ void start(caf::event_based_actor* self, const state_ptr& st, state::part_extras
     for (auto& inv : e.invocations)
       deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt, false);
   restore_backlogs(self, st);
+  // A logged message from the ingress (no caller) is taken like every ingress
+  // record, never backlogged: the replayed records after it are not either.
   for (auto& e : restored.logged)
-    for (auto& inv : e.invocations)
-      deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt);
+    for (auto& inv : e.invocations) {
+      bool may_wait = inv.caller.has_value();
+      deliver_local(self, st, envelope{e.target, std::move(inv)}, std::nullopt, may_wait);
+    }
   st->started = true;
   for (auto& env : st->early)
     deliver_local(self, st, std::move(env), std::nullopt);
@@ -897,11 +901,16 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       st->live.erase(it);
       // Its backlog on disk goes to a fresh actor.
       std::string problem;
-      if (backlog > 0)
-        if (auto* e = ensure_live(self, st, a, problem)) {
-          e->backlog = backlog;
-          refill(st, a, *e);
+      if (backlog > 0) {
+        auto* e = ensure_live(self, st, a, problem);
+        if (!e) {
+          // Its backlog must not be overtaken by newer messages: rebuild.
+          fail(st, "the backlog of " + a.to_string() + " has no actor: " + problem);
+          return;
         }
+        e->backlog = backlog;
+        refill(st, a, *e);
+      }
       break;
     }
   });
@@ -935,6 +944,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     [=](room_atom) -> caf::result<caf::ok_atom> {
       if (st->stats.pending_invocations <= st->cfg.max_pending)
         return caf::ok_atom::value;
+      // One asker (the source), who asks again when unanswered: keep the newest.
+      st->room_waiters.clear();
       st->room_waiters.push_back(self->make_response_promise<caf::ok_atom>());
       return st->room_waiters.back();
     },

@@ -254,7 +254,8 @@ io::http_response send_message(actors::node& n, const protocol::address& target,
     return io::json_error(400, "wait must be true or false and timeout_ms a number of "
                                "milliseconds up to 600000");
   }
-  // The body moves into the message: one copy of the payload from here on.
+  // The body moves into the message (a text body is encoded once): one copy
+  // of the payload from here on.
   auto value = io::ingress_value(req.content_type, std::move(req.body));
   if (!value) {
     outcome(metrics::ingress_outcome::rejected);

@@ -10,6 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -215,7 +216,8 @@ class session final : public session_base,
 public:
   template <class... Args>
   session(std::shared_ptr<server_shared> shared, Args&&... args)
-    : shared_(std::move(shared)), stream_(std::forward<Args>(args)...) {
+    : shared_(std::move(shared)), stream_(std::forward<Args>(args)...),
+      wait_timer_(stream_.get_executor()) {
     std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
     shared_->sessions.insert(this);
   }
@@ -282,6 +284,8 @@ private:
   void on_header(beast::error_code ec) {
     if (ec)
       return fail(ec);
+    if (shared_->stopping)
+      return close();
     auto& req = parser_->get();
     if (req.target().size() > shared_->opts.max_target_bytes)
       return refuse(json_error(414, "request target exceeds "
@@ -292,8 +296,23 @@ private:
     if (parser_->is_done() || (length && *length <= small_body_bytes))
       return admitted();
     if (shared_->admitted >= shared_->opts.threads) {
-      lowest().expires_never(); // waiting for a slot is not the client's delay
+      if (shared_->waiting.size() >= shared_->opts.threads)
+        return refuse(json_error(503, "too many large requests wait already; retry later"));
+      // Waiting for a slot, within the header deadline: a client that went
+      // away, or more waiting than that, gives its place up.
+      lowest().expires_never();
       shared_->waiting.push_back(this->shared_from_this());
+      wait_timer_.expires_after(shared_->opts.header_timeout);
+      wait_timer_.async_wait([self = this->shared_from_this()](beast::error_code wec) {
+        if (wec)
+          return;
+        auto& q = self->shared_->waiting;
+        auto it = std::find(q.begin(), q.end(), self);
+        if (it == q.end())
+          return; // admitted meanwhile
+        q.erase(it);
+        self->close();
+      });
       return;
     }
     ++shared_->admitted;
@@ -306,7 +325,7 @@ private:
       return close();
     auto& req = parser_->get();
     auto expect = req[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+    if (beast::iequals(expect, "100-continue") && req.version() >= 11 && !parser_->is_done()) {
       continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, req.version()};
       lowest().expires_after(shared_->opts.header_timeout);
       return bhttp::async_write(stream_, continue_,
@@ -349,7 +368,10 @@ private:
     close(); // timeout, reset, end of stream, shutdown
   }
 
-  void take_slot() override { slot_ = true; }
+  void take_slot() override {
+    slot_ = true;
+    wait_timer_.cancel();
+  }
 
   void free_slot() {
     if (!slot_)
@@ -406,7 +428,8 @@ private:
     if (code < 200 || code == 204 || code == 304)
       answer.body.clear(); // these answers carry no body
     res_.body() = std::move(answer.body);
-    res_.prepare_payload();
+    if (code >= 200 && code != 204 && code != 304)
+      res_.prepare_payload(); // the others carry no Content-Length
     if (head_)
       res_.body().clear(); // Content-Length stays that of the body not sent
     request_ = {};
@@ -423,6 +446,7 @@ private:
 
   std::shared_ptr<server_shared> shared_;
   Stream stream_;
+  asio::steady_timer wait_timer_; // while waiting for an admission slot
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::request<bhttp::string_body> req_;
@@ -497,7 +521,10 @@ public:
         s->close();
     });
     shared_->workers.stop();
-    asio::post(io_, [this] { io_.stop(); });
+    asio::post(io_, [this] {
+      shared_->waiting.clear(); // any queued after the close above
+      io_.stop();
+    });
     guard_.reset();
     if (thread_.joinable())
       thread_.join();
