@@ -534,6 +534,7 @@ async function startTestFunctions(opts = {}) {
 module.exports = {
   COMMAND,
   createTestStateFun,
+  readBody,
   serveStateFun,
   startTestFunctions,
 };

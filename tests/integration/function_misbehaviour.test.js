@@ -15,7 +15,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const { Readable } = require('node:stream');
 const h = require('./harness');
-const { createTestStateFun } = require('../functions/servers');
+const { createTestStateFun, readBody } = require('../functions/servers');
 require('apache-flink-statefun/dist/generated/request-reply_pb');
 
 const reqreply = globalThis.proto.io.statefun.sdk.reqreply;
@@ -27,15 +27,6 @@ let fns;
 let node;
 
 // -- the endpoint --------------------------------------------------------------
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function targetOf(body) {
   try {
