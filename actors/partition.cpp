@@ -308,6 +308,25 @@ void spill(const state_ptr& st, const address& a, live_entry& e, protocol::invoc
   st->cfg.stats->spilled();
 }
 
+/// The oldest `limit` messages of the backlog of `a`, their deletion staged
+/// in `wb`; nullopt when the store could not be read (the partition stops).
+std::optional<std::vector<protocol::invocation>> take_backlog(const state_ptr& st, const address& a,
+                                                              size_t limit,
+                                                              state::write_batch& wb) {
+  auto kg = st->kg_of(a);
+  auto items = st->cfg.store->backlog_of(kg, a, limit);
+  if (!items) {
+    fail(st, "cannot read the backlog of " + a.to_string() + ": " + items.err().message);
+    return std::nullopt;
+  }
+  std::vector<protocol::invocation> out;
+  for (auto& item : *items) {
+    wb.delete_backlog(kg, a, item.seq);
+    out.push_back(std::move(item.invocations.front()));
+  }
+  return out;
+}
+
 /// Moves the oldest messages of the backlog of `a` into its pending ones, as
 /// many as it has room for (up to maxNumBatchRequests + 1 pending).
 void refill(const state_ptr& st, const address& a, live_entry& e) {
@@ -318,25 +337,20 @@ void refill(const state_ptr& st, const address& a, live_entry& e) {
                                                  : e.max_batch + 1 - e.pending.size();
   if (room == 0)
     return;
-  auto kg = st->kg_of(a);
-  auto items = st->cfg.store->backlog_of(kg, a, room);
-  if (!items) {
-    fail(st, "cannot read the backlog of " + a.to_string() + ": " + items.err().message);
+  state::write_batch wb;
+  auto items = take_backlog(st, a, room, wb);
+  if (!items)
     return;
-  }
   if (items->empty()) {
     log(st, "the backlog of " + a.to_string() + " is shorter than counted");
     e.backlog = 0;
     return;
   }
-  state::write_batch wb;
-  for (auto& item : *items)
-    wb.delete_backlog(kg, a, item.seq);
   if (!commit(st, wb))
     return;
   e.backlog -= std::min<std::uint64_t>(e.backlog, items->size());
-  for (auto& item : *items)
-    push(st, a, e, std::move(item.invocations.front()), std::nullopt);
+  for (auto& inv : *items)
+    push(st, a, e, std::move(inv), std::nullopt);
 }
 
 /// Delivers `env` to its address (spawning its actor if needed). A message
@@ -806,19 +820,11 @@ void restore_backlogs(caf::event_based_actor* self, const state_ptr& st) {
       refill(st, a, *e);
       continue;
     }
-    auto kg = st->kg_of(a);
-    auto items = st->cfg.store->backlog_of(kg, a, n);
-    if (!items) {
-      fail(st, "cannot read the backlog of " + a.to_string() + ": " + items.err().message);
-      return;
-    }
     state::write_batch wb;
-    std::vector<protocol::invocation> invs;
-    for (auto& item : *items) {
-      wb.delete_backlog(kg, a, item.seq);
-      invs.push_back(std::move(item.invocations.front()));
-    }
-    dead_letter(st, wb, a, a, std::move(invs), problem);
+    auto invs = take_backlog(st, a, n, wb);
+    if (!invs)
+      return;
+    dead_letter(st, wb, a, a, std::move(*invs), problem);
     if (!commit(st, wb))
       return;
   }
