@@ -121,6 +121,14 @@ public:
     return out;
   }
 
+  /// True when the sender of `offset`, expected and not yet gone, may go on
+  /// (its message was accepted, applied or lost).
+  bool is_accepted(std::uint64_t offset) {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto it = waiting_.find(offset);
+    return it != waiting_.end() && it->second.accepted;
+  }
+
   /// Address `key` (protocol::address::to_string) is full, or has room again.
   void set_full(const std::string& key, bool full) {
     std::lock_guard<std::mutex> g{mtx_};

@@ -20,6 +20,10 @@
 // hands everything to its snapshot writer. Exactly-once egress records wait
 // until the checkpoint that covers them completes.
 //
+// The actor only wires plain parts (actors/README.md): routing, admission,
+// effect_plan with delayed_rules and egress_router, dead_letters,
+// checkpoint_recorder and address_table; each has its own unit tests.
+//
 // Protocol with the node: `peers` (all partitions), then `start, extras` (the
 // pending and logged messages of the restored checkpoint, re-delivered first).
 

@@ -3,6 +3,8 @@
 
 #include "protocol/primitives.hpp"
 
+#include "unit/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -15,13 +17,9 @@ namespace fs = std::filesystem;
 using protocol::address;
 using protocol::key_group;
 
+using hearth::testing::temp_dir;
+
 namespace {
-struct temp_dir {
-  std::string path = (fs::temp_directory_path()
-                      / ("hearth-chk-test-" + std::to_string(std::random_device{}())))
-                       .string();
-  ~temp_dir() { fs::remove_all(path); }
-};
 const address alice{{"com.example", "cart"}, "alice"};
 const address bob{{"com.example", "cart"}, "bob"};
 

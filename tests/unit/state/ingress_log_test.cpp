@@ -2,6 +2,8 @@
 
 #include "protocol/primitives.hpp"
 
+#include "unit/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -14,13 +16,9 @@ using namespace hearth;
 using namespace hearth::state;
 namespace fs = std::filesystem;
 
+using hearth::testing::temp_dir;
+
 namespace {
-struct temp_dir {
-  std::string path = (fs::temp_directory_path()
-                      / ("hearth-log-test-" + std::to_string(std::random_device{}())))
-                       .string();
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 ingress_record rec(const std::string& id, const std::string& body, const std::string& key = "") {
   ingress_record r;

@@ -11,6 +11,8 @@
 #include "fakes/faulty_env.hpp"
 #include "protocol/primitives.hpp"
 
+#include "unit/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -25,14 +27,9 @@ using fakes::faulty_env;
 using protocol::address;
 using protocol::key_group;
 
+using hearth::testing::temp_dir;
+
 namespace {
-struct temp_dir {
-  std::string path = (fs::temp_directory_path()
-                      / ("hearth-faults-test-" + std::to_string(std::random_device{}())))
-                       .string();
-  temp_dir() { fs::create_directories(path); }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 const address alice{{"com.example", "cart"}, "alice"};
 
@@ -62,7 +59,7 @@ std::string slurp(const std::string& path) {
 } // namespace
 
 TEST_CASE("a store commit that fails writes nothing and names the cause") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   store_options o;
   o.env = &env;
@@ -92,7 +89,7 @@ TEST_CASE("a store commit that fails writes nothing and names the cause") {
 }
 
 TEST_CASE("an ingress-log write or fsync that fails is not acknowledged and leaves the log as it was") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   ingress_log_options o;
   o.env = &env;
@@ -121,7 +118,7 @@ TEST_CASE("an ingress-log write or fsync that fails is not acknowledged and leav
 }
 
 TEST_CASE("the ingress writer stops after a failed append: it reports once and refuses the rest") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   ingress_log_options o;
   o.env = &env;
@@ -154,7 +151,7 @@ TEST_CASE("the ingress writer stops after a failed append: it reports once and r
 }
 
 TEST_CASE("a checkpoint part or manifest that cannot be written leaves no file and the older checkpoint") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   auto s = store::open(dir.path + "/store");
   REQUIRE(s);
@@ -190,7 +187,7 @@ TEST_CASE("a checkpoint part or manifest that cannot be written leaves no file a
 }
 
 TEST_CASE("a metadata file written atomically keeps its old content when any step fails") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   auto path = dir.path + "/LAYOUT";
   REQUIRE(write_atomically(path, "old\n", env));
@@ -207,7 +204,7 @@ TEST_CASE("a metadata file written atomically keeps its old content when any ste
 }
 
 TEST_CASE("an egress release whose commit fails releases nothing, and a later one does") {
-  temp_dir dir;
+  temp_dir dir{true};
   faulty_env env;
   auto eg = egress_store::open(dir.path, env);
   REQUIRE(eg);

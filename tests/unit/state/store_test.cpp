@@ -2,6 +2,8 @@
 
 #include "protocol/primitives.hpp"
 
+#include "unit/temp_dir.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,16 +14,9 @@ using namespace hearth::state;
 using protocol::address;
 using protocol::key_group;
 
+using hearth::testing::temp_dir;
+
 namespace {
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    path = (std::filesystem::temp_directory_path()
-            / ("hearth-store-test-" + std::to_string(std::random_device{}())))
-             .string();
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 const address alice{{"com.example", "cart"}, "alice"};
 } // namespace
 

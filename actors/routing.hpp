@@ -1,0 +1,48 @@
+#pragma once
+
+// actors::routing: where a message goes. The key group of an address, the
+// partition that owns a key group, the key-group range of this partition,
+// and the input channel a peer's messages arrive on (0 is the ingress source,
+// then one per peer; docs/checkpoints.md). Also the check every address a
+// function produces must pass before it becomes a message. Plain values;
+// copied freely.
+
+#include "actors/barrier_tracker.hpp"
+#include "io/module.hpp"
+#include "protocol/key_group.hpp"
+#include "protocol/primitives.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace hearth::actors {
+
+struct routing {
+  std::uint32_t self = 0;       // this partition
+  std::uint32_t partitions = 1; // of the node
+  std::uint32_t max_key_groups = 128;
+
+  protocol::key_group kg_of(const protocol::address& a) const {
+    return protocol::key_group_of(a.id, max_key_groups);
+  }
+  std::uint32_t owner_of(const protocol::address& a) const {
+    return protocol::partition_of(kg_of(a), max_key_groups, partitions);
+  }
+  bool is_local(const protocol::address& a) const { return owner_of(a) == self; }
+  /// Key groups [kg_begin, kg_end) belong to this partition.
+  std::uint32_t kg_begin() const { return protocol::first_key_group(self, max_key_groups, partitions); }
+  std::uint32_t kg_end() const { return protocol::first_key_group(self + 1, max_key_groups, partitions); }
+  /// Input channel of messages from peer `from` (never this partition).
+  channel_id channel_of(std::uint32_t from) const {
+    return static_cast<channel_id>(from < self ? from + 1 : from);
+  }
+  /// Input channels: the source and every peer.
+  size_t inputs() const { return partitions; }
+};
+
+/// Why `a`, produced by a function, cannot be a message's target in `module`
+/// (an empty namespace or type, too long an address, an unknown type); empty
+/// when it can.
+std::string check_target(const io::module_config& module, const protocol::address& a);
+
+} // namespace hearth::actors

@@ -1,0 +1,70 @@
+#include "actors/egress_router.hpp"
+
+#include "unit/actors/partition_parts.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace hearth;
+using namespace hearth::actors;
+using hearth::testing::addr;
+using hearth::testing::egress_value;
+
+namespace {
+protocol::egress_message to_playground(protocol::typed_value v) {
+  return {"io.statefun.playground", "egress", std::move(v)};
+}
+} // namespace
+
+TEST_CASE("good egress records are numbered in order; bad ones become dead letters") {
+  hearth::testing::partition_parts parts;
+  egress_router router{parts.module, true};
+  auto source = addr("cart", "a");
+  auto routed = router.route(*parts.store, source,
+                             {to_playground(egress_value("out", "one")),
+                              to_playground(egress_value("elsewhere", "x")),
+                              {"com.example", "kafka", egress_value("out", "x")},
+                              to_playground(protocol::make_string("not a record")),
+                              to_playground(egress_value("out", "two"))});
+  REQUIRE(routed.records.size() == 2);
+  CHECK(routed.records[0].payload == "one");
+  CHECK(routed.records[1].payload == "two");
+  CHECK(routed.records[0].seq < routed.records[1].seq);
+  REQUIRE(routed.rejected.size() == 3);
+  CHECK(routed.rejected[0].reason == "unknown egress topic 'elsewhere'");
+  CHECK(routed.rejected[1].reason == "unknown egress 'com.example/kafka'");
+  CHECK(routed.rejected[2].reason.find("the playground egress accepts only") == 0);
+  CHECK(routed.rejected[1].target.id.empty()); // the egress, not an address
+  CHECK(routed.rejected[1].invocations[0].caller == source);
+}
+
+TEST_CASE("without an egress store every egress message is a dead letter") {
+  hearth::testing::partition_parts parts;
+  egress_router router{parts.module, false};
+  auto routed = router.route(*parts.store, addr("cart", "a"), {to_playground(egress_value("out", "x"))});
+  CHECK(routed.records.empty());
+  CHECK(routed.rejected.size() == 1);
+  CHECK_FALSE(router.at_least_once());
+}
+
+TEST_CASE("exactly-once records are held until the checkpoint that contains them completes") {
+  hearth::testing::partition_parts parts;
+  egress_router router{parts.module, true};
+  CHECK_FALSE(router.at_least_once());
+  router.hold({{1, "out", "a"}}, 4);
+  router.hold({{2, "out", "b"}, {3, "out", "c"}}, 5);
+  CHECK(router.held().size() == 3);
+  router.completed(3); // older than both
+  CHECK(router.held_count() == 3);
+  router.completed(4);
+  auto left = router.held();
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].payload == "b");
+  router.completed(5);
+  CHECK(router.held_count() == 0);
+}
+
+TEST_CASE("at-least-once delivery is the module's choice") {
+  hearth::testing::partition_parts parts;
+  parts.module.egress->at_least_once = true;
+  CHECK(egress_router{parts.module, true}.at_least_once());
+}
