@@ -48,6 +48,9 @@ struct partition_state {
       recorder(route, cfg.full_every, cfg.last_completed) {
     stats.partition = cfg.id;
   }
+  // Its parts hold references into it (the dead-letter observer): never moved.
+  partition_state(const partition_state&) = delete;
+  partition_state& operator=(const partition_state&) = delete;
 
   partition_config cfg;
   caf::event_based_actor* self = nullptr;

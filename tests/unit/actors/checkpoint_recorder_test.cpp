@@ -87,17 +87,22 @@ TEST_CASE("a part never builds on a checkpoint that did not complete") {
   hearth::testing::partition_parts parts;
   routing route{0, 1, 128};
   checkpoint_recorder rec{route, 10, 0};
+  std::vector<snapshot_job> jobs;
   for (std::uint64_t id : {1, 2, 3}) {
     REQUIRE(rec.on_barrier(id, 0).record);
     REQUIRE(rec.record(id, *parts.store, {}));
     auto job = rec.finish();
     REQUIRE(job);
+    jobs.push_back(*job);
     if (id == 1)
       rec.completed(1);
     // 2 never completes (abandoned): 3 must not build on it.
-    if (id == 3)
-      CHECK_FALSE(job->changed);
   }
-  rec.completed(1); // an old completion changes nothing
-  CHECK(rec.last_completed() == 1);
+  CHECK(jobs[1].changed);       // on top of 1
+  CHECK_FALSE(jobs[2].changed); // not on top of 2
+  rec.completed(3);
+  CHECK(rec.chain() == jobs[2].chain);
+  rec.completed(1); // a late, older completion changes nothing
+  CHECK(rec.last_completed() == 3);
+  CHECK(rec.chain() == jobs[2].chain);
 }

@@ -32,7 +32,11 @@ TEST_CASE("a batch's effects are staged together and escape only through the pla
   fx.source = source;
   fx.completed = 3;
   fx.outgoing.push_back({addr("cart", "b"), protocol::make_int(1)});
-  fx.outgoing.push_back({{{"org.other", "x"}, "1"}, protocol::make_int(2)}); // no such function
+  // No such function; its id in another key group than the sender's.
+  protocol::address unknown{{"org.other", "x"}, "1"};
+  while (f.route.kg_of(unknown) == f.route.kg_of(source))
+    unknown.id += "1";
+  fx.outgoing.push_back({unknown, protocol::make_int(2)});
   fx.delayed.push_back({false, "", 250, addr("cart", "c"), protocol::make_int(3)});
   fx.egresses.push_back({"io.statefun.playground", "egress", egress_value("out", "done")});
   fx.changes.push_back({"count", state::stored_value{protocol::make_int(9), 5000, 5000}});
