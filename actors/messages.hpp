@@ -1,9 +1,11 @@
 #pragma once
 
-// Messages between the node, partition supervisors and address actors. Local
-// to one node for now; the types that will cross nodes get inspect() overloads
-// when clustering arrives.
+// Messages between the node, partition supervisors and address actors. The
+// types that cross nodes have inspect() overloads (envelope here, the
+// protocol's in inspect.hpp) and are registered in wire.hpp; the others are
+// local to a node.
 
+#include "actors/inspect.hpp"
 #include "actors/instance_state.hpp"
 #include "io/function_client.hpp"
 #include "protocol/messages.hpp"
@@ -24,6 +26,11 @@ struct envelope {
   protocol::address target;
   protocol::invocation inv;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, envelope& x) {
+  return f(caf::meta::type_name("hearth::envelope"), x.target, x.inv);
+}
 
 /// What an address actor hands to its partition after a successful batch:
 /// everything the partition must apply in one step, in StateFun's order.
@@ -172,7 +179,6 @@ using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P:
 
 } // namespace hearth::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::envelope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::effects)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::spec_list)
@@ -184,12 +190,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::actors::checkpoint_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::address_detail)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::address)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::state::part_extras)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::state::ingress_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::dead_letter_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::io::function_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::invocation)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::protocol::function_type)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::protocol::invocation>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)

@@ -1,0 +1,103 @@
+#include "actors/wire.hpp"
+
+#include "protocol/primitives.hpp"
+
+#include <functional>
+#include <vector>
+
+namespace hearth::actors {
+
+void add_wire_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<protocol::function_type>("hearth::function_type");
+  cfg.add_message_type<protocol::address>("hearth::address");
+  cfg.add_message_type<protocol::typed_value>("hearth::typed_value");
+  cfg.add_message_type<protocol::invocation>("hearth::invocation");
+  cfg.add_message_type<envelope>("hearth::envelope");
+  cfg.add_message_type<cluster_terms>("hearth::cluster_terms");
+  cfg.add_message_type<member_info>("hearth::member_info");
+  cfg.add_message_type<cluster_view>("hearth::cluster_view");
+}
+
+namespace {
+
+/// Sends `value` through the binary format inside a message, as BASP does,
+/// and compares what comes back with `same`.
+template <class T>
+status round_trip(caf::actor_system& sys, const char* name, const T& value,
+                  const std::function<bool(const T&, const T&)>& same) {
+  auto fail = [&](const std::string& why) {
+    return error{errc::malformed, std::string{"wire type "} + name + ": " + why};
+  };
+  auto out = caf::make_message(value);
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  if (auto err = sink(out))
+    return fail("cannot be serialized: " + sys.render(err));
+  caf::binary_deserializer source{sys, buf};
+  caf::message back;
+  if (auto err = source(back))
+    return fail("cannot be deserialized (is it registered?): " + sys.render(err));
+  if (back.size() != 1 || !back.match_element<T>(0))
+    return fail("comes back as another type");
+  if (!same(value, back.get_as<T>(0)))
+    return fail("comes back with other content");
+  return ok();
+}
+
+bool same_invocation(const protocol::invocation& a, const protocol::invocation& b) { return a == b; }
+
+bool same_member(const member_info& a, const member_info& b) {
+  return a.id == b.id && a.incarnation == b.incarnation && a.host == b.host && a.port == b.port
+         && a.partitions == b.partitions && a.draining == b.draining;
+}
+
+} // namespace
+
+status check_wire_types(caf::actor_system& sys) {
+  protocol::address target{{"com.example", "cart"}, "alice"};
+  protocol::invocation from_ingress{std::nullopt, protocol::typed_value{"com.example/Add", true, "\x01\x00x"}};
+  protocol::invocation from_function{target, protocol::make_int(7)};
+  member_info m{"n1", 3, "127.0.0.1", 7000, 2, true};
+  cluster_view v{9, "n1", 128, {m, member_info{"n2", 1, "::1", 7001, 4, false}}};
+  std::vector<std::function<status()>> all = {
+    [&] { return round_trip<protocol::function_type>(sys, "function_type", target.type, std::equal_to<>{}); },
+    [&] { return round_trip<protocol::address>(sys, "address", target, std::equal_to<>{}); },
+    [&] {
+      return round_trip<protocol::typed_value>(sys, "typed_value", from_ingress.argument,
+                                               std::equal_to<>{});
+    },
+    [&] { return round_trip<protocol::invocation>(sys, "invocation", from_ingress, same_invocation); },
+    [&] { return round_trip<protocol::invocation>(sys, "invocation", from_function, same_invocation); },
+    [&] {
+      return round_trip<envelope>(sys, "envelope", envelope{target, from_function},
+                                  [](const envelope& a, const envelope& b) {
+                                    return a.target == b.target && a.inv == b.inv;
+                                  });
+    },
+    [&] {
+      return round_trip<cluster_terms>(sys, "cluster_terms", cluster_terms{"abc", 128},
+                                       [](const cluster_terms& a, const cluster_terms& b) {
+                                         return a.module_digest == b.module_digest
+                                                && a.max_key_groups == b.max_key_groups;
+                                       });
+    },
+    [&] { return round_trip<member_info>(sys, "member_info", m, same_member); },
+    [&] {
+      return round_trip<cluster_view>(sys, "cluster_view", v, [](const cluster_view& a, const cluster_view& b) {
+        if (a.epoch != b.epoch || a.coordinator != b.coordinator || a.max_key_groups != b.max_key_groups
+            || a.members.size() != b.members.size())
+          return false;
+        for (size_t i = 0; i < a.members.size(); ++i)
+          if (!same_member(a.members[i], b.members[i]))
+            return false;
+        return true;
+      });
+    },
+  };
+  for (auto& check : all)
+    if (auto s = check(); !s)
+      return s;
+  return ok();
+}
+
+} // namespace hearth::actors
