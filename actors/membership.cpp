@@ -4,6 +4,33 @@
 
 namespace hearth::actors {
 
+namespace {
+
+/// "at line N: 'theirs' (the cluster has 'ours')", lines cut to 80 bytes.
+std::string first_difference(const std::string& theirs, const std::string& ours) {
+  auto line_at = [](const std::string& text, size_t& pos) -> std::optional<std::string> {
+    if (pos >= text.size())
+      return std::nullopt;
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    auto line = text.substr(pos, std::min<size_t>(end - pos, 80));
+    pos = end + 1;
+    return line;
+  };
+  size_t a = 0, b = 0;
+  for (size_t n = 1;; ++n) {
+    auto x = line_at(theirs, a);
+    auto y = line_at(ours, b);
+    if (x == y && x)
+      continue;
+    auto show = [](const std::optional<std::string>& l) { return l ? "'" + *l + "'" : std::string{"the end"}; };
+    return "at line " + std::to_string(n) + ": " + show(x) + " (the cluster has " + show(y) + ")";
+  }
+}
+
+} // namespace
+
 const member_info* cluster_view::find(const std::string& id) const {
   for (auto& m : members)
     if (m.id == id)
@@ -43,9 +70,8 @@ result<cluster_view> membership::join(const member_info& m, const cluster_terms&
   if (terms.max_key_groups != terms_.max_key_groups)
     return refuse("its max_key_groups is " + std::to_string(terms.max_key_groups)
                   + ", the cluster's is " + std::to_string(terms_.max_key_groups));
-  if (terms.module_digest != terms_.module_digest)
-    return refuse("its module.yaml differs from the cluster's (digest " + terms.module_digest
-                  + ", the cluster's " + terms_.module_digest + ")");
+  if (terms.module != terms_.module)
+    return refuse("its module.yaml differs from the cluster's " + first_difference(terms.module, terms_.module));
   if (m.id.empty())
     return refuse("it has no node id");
   if (m.partitions == 0)

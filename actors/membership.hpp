@@ -27,7 +27,7 @@ namespace hearth::actors {
 
 /// What every member must share with the cluster.
 struct cluster_terms {
-  std::string module_digest;          // of the module.yaml content
+  std::string module;                 // the module.yaml content
   std::uint32_t max_key_groups = 128;
 };
 

@@ -207,6 +207,10 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
   }
   n->faults_->generation = 1;
+  if (!opts.not_serving.empty()) {
+    n->faults_->down = opts.not_serving;
+    return n;
+  }
   auto built = n->build(1);
   if (!built)
     return built.err();
@@ -436,6 +440,8 @@ error node::down() const {
   std::lock_guard<std::mutex> g{faults_->mtx};
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
+  if (!opts_.not_serving.empty())
+    return error{errc::unavailable, opts_.not_serving};
   return error{errc::unavailable, "the partitions are being rebuilt from the last checkpoint ("
                                     + faults_->down + ")"};
 }
@@ -683,6 +689,8 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   if (supervisor_.joinable())
     supervisor_.join();
   auto pipe = current();
+  if (!pipe && !opts_.not_serving.empty())
+    return 0; // it ran no partitions
   if (!pipe) {
     std::cerr << "hearth-node: no final checkpoint (the partitions are down: " << faults_->down
               << "); the next start resumes from the last one" << std::endl;

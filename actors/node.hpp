@@ -60,6 +60,10 @@ struct node_options {
   size_t map_size = size_t{1} << 34;         // LMDB map of each partition's store, bytes
   std::uint64_t min_free_bytes = 64ull << 20; // /health fails below this much free disk
   std::chrono::milliseconds max_checkpoint_age{60'000}; // /health fails beyond it
+  /// Non-empty: the node runs no partitions and answers every message with
+  /// errc::unavailable and this reason (a cluster member, until messages
+  /// are routed across nodes).
+  std::string not_serving;
   /// The storage seam of every store, log and checkpoint file (tests make writes fail).
   state::storage_env* env = &state::storage_env::standard();
 };

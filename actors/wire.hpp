@@ -23,7 +23,7 @@ namespace hearth::actors {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_terms& x) {
-  return f(caf::meta::type_name("hearth::cluster_terms"), x.module_digest, x.max_key_groups);
+  return f(caf::meta::type_name("hearth::cluster_terms"), x.module, x.max_key_groups);
 }
 
 template <class Inspector>

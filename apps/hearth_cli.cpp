@@ -190,6 +190,8 @@ int main(int argc, char** argv) {
   checkpoints->add_option("action", cp_action, "list | trigger")
     ->check(CLI::IsMember({"list", "trigger"}));
 
+  auto* cluster = app.add_subcommand("cluster", "the cluster's members, epoch and key groups");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -359,6 +361,23 @@ int main(int argc, char** argv) {
     return print(c, c.call("DELETE", "/dead-letters/" + dl_id),
                  [](const json& j) { std::cout << "deleted " << text(j["deleted"]) << "\n"; });
   }
+  if (cluster->parsed())
+    return print(c, c.call("GET", "/cluster"), [](const json& j) {
+      std::cout << "epoch " << text(j["epoch"]) << ", coordinator " << text(j["coordinator"])
+                << ", seen from " << text(j["node"]) << (j["member"].get<bool>() ? "" : " (not a member)")
+                << "\n";
+      if (!j["problem"].is_null())
+        std::cout << "problem: " << text(j["problem"]) << "\n";
+      std::vector<std::vector<std::string>> rows;
+      for (auto& m : j["members"]) {
+        std::string groups;
+        for (auto& r : m["key_groups"])
+          groups += (groups.empty() ? "" : " ") + text(r[0]) + "-" + std::to_string(r[1].get<int>() - 1);
+        rows.push_back({text(m["id"]), text(m["incarnation"]), text(m["address"]), text(m["state"]),
+                        text(m["partitions"]), groups.empty() ? "-" : groups});
+      }
+      table({"NODE", "INCARNATION", "ADDRESS", "STATE", "PARTITIONS", "KEY GROUPS"}, rows);
+    });
   if (checkpoints->parsed()) {
     auto show = [](const json& c) {
       return std::vector<std::string>{text(c["id"]), text(c["duration_ms"]), text(c["bytes"]),

@@ -6,15 +6,19 @@
 // Exit codes: 0 clean shutdown, 1 runtime failure (storage, ports), 2 bad
 // command line or module.yaml.
 
+#include "actors/cluster_agent.hpp"
 #include "actors/node.hpp"
+#include "actors/wire.hpp"
 #include "apps/http_apis.hpp"
 #include "io/function_client.hpp"
 #include "io/http_server.hpp"
 #include "io/module.hpp"
 #include "io/playground.hpp"
+#include "state/node_identity.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -44,6 +48,9 @@ struct settings {
   std::uint64_t min_free_bytes = 64ull << 20;
   std::uint64_t max_checkpoint_age_ms = 0; // 0: the larger of 60 s and 3 intervals
   io::http_server_options http;            // limits and deadlines of every server
+  std::uint64_t heartbeat_ms = 500;        // between nodes of a cluster
+  std::uint64_t node_timeout_ms = 3000;    // a silent node is declared gone after this
+  std::uint64_t join_timeout_ms = 60'000;  // the start fails when not a member by then
 };
 
 
@@ -124,14 +131,23 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.http.header_timeout = std::chrono::milliseconds{positive_ms(key, value)};
     else if (key == "http.body_timeout")
       s.http.body_timeout = std::chrono::milliseconds{positive_ms(key, value)};
+    else if (key == "cluster.heartbeat")
+      s.heartbeat_ms = positive_ms(key, value);
+    else if (key == "cluster.node_timeout")
+      s.node_timeout_ms = positive_ms(key, value);
+    else if (key == "cluster.join_timeout")
+      s.join_timeout_ms = positive_ms(key, value);
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
                  "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
                  "health.min_free_bytes, health.max_checkpoint_age, http.max_connections, "
-                 "http.max_header_bytes, http.idle_timeout, http.header_timeout, http.body_timeout)");
+                 "http.max_header_bytes, http.idle_timeout, http.header_timeout, http.body_timeout, "
+                 "cluster.heartbeat, cluster.node_timeout, cluster.join_timeout)");
   }
+  if (s.node_timeout_ms <= s.heartbeat_ms)
+    die(2, "--set cluster.node_timeout must be longer than cluster.heartbeat");
   if (s.partitions > s.max_key_groups)
     die(2, "--set partitions=" + std::to_string(s.partitions)
              + ": cannot exceed max_key_groups=" + std::to_string(s.max_key_groups));
@@ -170,6 +186,62 @@ void raise_open_files_limit() {
   }
 }
 
+/// Starts this node's cluster agent on `port` and waits until the node is a
+/// member (or dies with the reason it cannot be).
+caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
+                        const std::string& data_dir, const std::string& checkpoint_dir,
+                        const std::string& bind, int port, const std::vector<actors::endpoint>& seeds,
+                        const std::string& node_id, const settings& s, apps::node_info& info) {
+  namespace fs = std::filesystem;
+  auto identity = state::next_incarnation(data_dir, node_id);
+  if (!identity)
+    die(identity.err().code == errc::io ? 1 : 2, identity.err().message);
+  std::ifstream in{module_path};
+  std::string module_text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  actors::cluster_agent_config acfg;
+  acfg.self = {identity->id, identity->incarnation, bind, 0, s.partitions, false};
+  acfg.terms = {std::move(module_text), s.max_key_groups};
+  acfg.seeds = seeds;
+  auto shared = checkpoint_dir.empty() ? (fs::path{data_dir} / "checkpoints").string() : checkpoint_dir;
+  acfg.metadata_path = (fs::path{shared} / "CLUSTER").string();
+  acfg.next_incarnation = [data_dir, id = identity->id]() -> result<std::uint64_t> {
+    auto next = state::next_incarnation(data_dir, id);
+    if (!next)
+      return next.err();
+    return next->incarnation;
+  };
+  auto agent = sys.spawn(actors::cluster_agent, std::move(acfg));
+  auto published = sys.middleman().publish(agent, static_cast<std::uint16_t>(port), bind.c_str(), true);
+  if (!published) {
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    die(1, "--cluster-port " + std::to_string(port) + ": cannot listen on " + bind + ": "
+             + sys.render(published.error()));
+  }
+  std::cerr << "hearth-node: cluster agent of node " << identity->id << " (incarnation "
+            << identity->incarnation << ") listening on " << bind << ":" << *published << std::endl;
+  caf::scoped_actor self{sys};
+  std::optional<actors::cluster_status> joined;
+  std::string problem;
+  self->request(agent, std::chrono::milliseconds{s.join_timeout_ms}, actors::start_atom::value, *published)
+    .receive([&](actors::cluster_status& st) { joined = std::move(st); },
+             [&](caf::error& err) {
+               auto& ctx = err.context();
+               problem = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0) : sys.render(err);
+             });
+  if (!joined) {
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    die(problem.find("cannot join") != std::string::npos ? 2 : 1, "cannot join the cluster: " + problem);
+  }
+  info.set_cluster([agent, &sys]() -> std::optional<actors::cluster_status> {
+    caf::scoped_actor self{sys};
+    std::optional<actors::cluster_status> out;
+    self->request(agent, std::chrono::seconds{5}, actors::cstatus_atom::value)
+      .receive([&](actors::cluster_status& st) { out = std::move(st); }, [](caf::error&) {});
+    return out;
+  });
+  return agent;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -197,6 +269,14 @@ int main(int argc, char** argv) {
   std::string token_file;
   app.add_option("--admin-token-file", token_file,
                  "file holding the admin API's bearer token (required when --bind is not loopback)");
+  int cluster_port = -1;
+  std::string join, node_id;
+  app.add_option("--cluster-port", cluster_port,
+                 "join a cluster: the port this node's cluster agent listens on (0: any free port)")
+    ->check(CLI::Range(0, 65535));
+  app.add_option("--join", join, "HOST:PORT[,HOST:PORT...]: members to join the cluster through");
+  app.add_option("--node-id", node_id,
+                 "this node's id in the cluster (default: the one kept in the data dir, else generated)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -225,9 +305,31 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  bool clustered = cluster_port >= 0;
+  if (!clustered && (!join.empty() || !node_id.empty()))
+    die(2, "--join and --node-id need --cluster-port");
+  std::vector<actors::endpoint> seeds;
+  if (!join.empty()) {
+    auto parsed = actors::parse_endpoints(join);
+    if (!parsed)
+      die(2, "--join " + join + ": " + parsed.err().message);
+    seeds = std::move(*parsed);
+  }
+
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  if (clustered) {
+    // Every node the same (cluster notes): a timeout on one node only would
+    // disconnect healthy peers.
+    cfg.load<caf::io::middleman>();
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{s.heartbeat_ms}});
+    cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds{s.node_timeout_ms}});
+    actors::add_wire_types(cfg);
+  }
   caf::actor_system sys{cfg};
+  if (clustered)
+    if (auto ok = actors::check_wire_types(sys); !ok)
+      die(1, ok.err().message);
 
   io::curl_client_options copts;
   // Calls in flight: the endpoints' largest pool_size (1024 unless a module
@@ -259,6 +361,9 @@ int main(int argc, char** argv) {
   nopts.max_checkpoint_age = std::chrono::milliseconds{
     s.max_checkpoint_age_ms != 0 ? s.max_checkpoint_age_ms
                                  : std::max<std::uint64_t>(60'000, 3 * s.checkpoint_interval_ms)};
+  if (clustered)
+    nopts.not_serving = "this node is a cluster member: messages are not routed across nodes yet, "
+                        "so a cluster member serves none (run a single node for now)";
   auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
     die(started.err().code == errc::conflict ? 2 : 1, started.err().message);
@@ -267,6 +372,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<io::http_server> ingress_srv, egress_srv, admin_srv;
   std::string ready = "hearth-node ready";
   auto info = std::make_shared<apps::node_info>();
+  caf::actor agent;
+  if (clustered)
+    agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, cluster_port, seeds,
+                         node_id, s, *info);
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
@@ -309,6 +418,10 @@ int main(int argc, char** argv) {
   std::cerr << "hearth-node: " << module->endpoints.size() << " endpoint(s), " << s.partitions
             << " partition(s), " << s.max_key_groups << " key groups, data in " << data_dir
             << ", restored checkpoint " << node.restored_checkpoint() << std::endl;
+  if (agent) {
+    auto st = info->cluster();
+    ready += " cluster=" + st->self.host + ":" + std::to_string(st->self.port) + " node=" + st->self.id;
+  }
   std::cerr << ready << std::endl;
 
   int sig = 0;
@@ -334,6 +447,8 @@ int main(int argc, char** argv) {
   if (egress_srv)
     egress_srv->stop();
   admin_srv->stop();
+  if (agent)
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
   started->reset();
   std::cerr << "hearth-node: stopped" << std::endl;
   return 0;

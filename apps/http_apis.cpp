@@ -319,13 +319,41 @@ namespace {
 
 /// True for every path of the API itself (not the console's files, not the probes).
 bool api_path(const std::string& path) {
-  for (auto* p : {"/health", "/metrics", "/status", "/functions"})
+  for (auto* p : {"/health", "/metrics", "/status", "/functions", "/cluster"})
     if (path == p)
       return true;
   for (auto* p : {"/actors", "/dead-letters", "/checkpoints"})
     if (path.rfind(p, 0) == 0)
       return true;
   return false;
+}
+
+/// GET /cluster: the view this node holds, with the key groups of each member.
+json cluster_json(const actors::cluster_status& st) {
+  auto layout = st.view.layout();
+  json members = json::array();
+  for (auto& m : st.view.members) {
+    json ranges = json::array();
+    if (auto i = layout.index_of(m.id))
+      for (auto [begin, end] : layout.ranges_of(*i))
+        if (end > begin)
+          ranges.push_back({begin, end});
+    members.push_back({{"id", m.id},
+                       {"incarnation", m.incarnation},
+                       {"address", m.host + ":" + std::to_string(m.port)},
+                       {"partitions", m.partitions},
+                       {"state", m.draining ? "draining" : "active"},
+                       {"coordinator", m.id == st.view.coordinator},
+                       {"key_groups", ranges}});
+  }
+  return json{{"node", st.self.id},
+              {"incarnation", st.self.incarnation},
+              {"member", st.member},
+              {"epoch", st.view.epoch},
+              {"coordinator", st.view.coordinator},
+              {"max_key_groups", st.view.max_key_groups},
+              {"members", members},
+              {"problem", st.problem.empty() ? json(nullptr) : json(st.problem)}};
 }
 
 /// Compares in a time that does not depend on where the strings differ.
@@ -446,6 +474,14 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         {"latency_ms", {{"p50", q(0.5)}, {"p95", q(0.95)}, {"p99", q(0.99)}, {"count", lat.size()}}},
         {"restored_checkpoint", n.restored_checkpoint()},
         {"last_checkpoint", cps_list.empty() ? json(nullptr) : to_json(cps_list.back())}}));
+    }
+    if (path == "/cluster" && req.method == "GET") {
+      if (!info->clustered())
+        return io::json_error(404, "this node is not a cluster member (start it with --cluster-port)");
+      auto st = info->cluster();
+      if (!st)
+        return io::json_error(503, "the cluster agent does not answer");
+      return io::json_ok(dump(cluster_json(*st)));
     }
     if (path == "/functions" && req.method == "GET") {
       json eps = json::array();

@@ -4,12 +4,14 @@
 // API. Each returns a handler for io::start_http_server; handlers run on the
 // HTTP server's threads and call the node's blocking entry points.
 
+#include "actors/cluster_agent.hpp"
 #include "actors/node.hpp"
 #include "io/http_server.hpp"
 #include "io/playground.hpp"
 #include "state/egress_store.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -45,9 +47,20 @@ struct node_info {
     return ports_;
   }
 
+  /// How to ask the cluster agent for its status (set once, before the
+  /// servers start; unset on a single node).
+  void set_cluster(std::function<std::optional<actors::cluster_status>()> f) { cluster_ = std::move(f); }
+  /// The cluster as this node sees it; nullopt on a single node (or when the
+  /// agent does not answer).
+  std::optional<actors::cluster_status> cluster() const {
+    return cluster_ ? cluster_() : std::nullopt;
+  }
+  bool clustered() const { return static_cast<bool>(cluster_); }
+
 private:
   mutable std::mutex mtx_;
   std::map<std::string, std::string> ports_;
+  std::function<std::optional<actors::cluster_status>()> cluster_;
 };
 
 /// The admin API (docs/admin-api.md): status, functions, actors, one address,

@@ -151,6 +151,10 @@ function parseReady(line) {
   for (const field of m[1].trim().split(/\s+/)) {
     const [name, hostPort] = field.split('=');
     const i = hostPort.lastIndexOf(':');
+    if (i < 0) {
+      urls[name] = hostPort; // a name (node=...), not an address
+      continue;
+    }
     let host = hostPort.slice(0, i);
     const port = Number(hostPort.slice(i + 1));
     if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
@@ -237,6 +241,9 @@ async function startNode(options) {
   node.ingress = ready.ingress;
   node.egress = ready.egress;
   node.admin = ready.admin;
+  // A cluster member: its agent's HOST:PORT and its node id.
+  if (ready.cluster) node.cluster = ready.cluster.replace(/^http:\/\//, '');
+  node.nodeId = ready.node;
   return node;
 }
 

@@ -9,7 +9,7 @@ namespace {
 member_info node(const std::string& id, std::uint64_t incarnation = 1, std::uint32_t partitions = 2) {
   return member_info{id, incarnation, "127.0.0.1", 7000, partitions, false};
 }
-const cluster_terms terms{"digest-1", 128};
+const cluster_terms terms{"kind: a\nport: 1\n", 128};
 } // namespace
 
 TEST_CASE("every change of membership makes a view with a higher epoch") {
@@ -32,11 +32,15 @@ TEST_CASE("every change of membership makes a view with a higher epoch") {
 
 TEST_CASE("a node on other terms is refused with what differs") {
   membership m{node("n1"), terms};
-  auto other_module = m.join(node("n2"), {"digest-2", 128});
+  auto other_module = m.join(node("n2"), {"kind: a\nport: 2\n", 128});
   REQUIRE_FALSE(other_module);
   CHECK(other_module.err().code == errc::conflict);
-  CHECK(other_module.err().message.find("module.yaml differs") != std::string::npos);
-  auto other_groups = m.join(node("n2"), {"digest-1", 256});
+  CHECK(other_module.err().message
+        == "node 'n2' cannot join: its module.yaml differs from the cluster's at line 2: 'port: 2' "
+           "(the cluster has 'port: 1')");
+  auto shorter = m.join(node("n2"), {"kind: a\n", 128});
+  CHECK(shorter.err().message.find("at line 2: the end (the cluster has 'port: 1')") != std::string::npos);
+  auto other_groups = m.join(node("n2"), {terms.module, 256});
   REQUIRE_FALSE(other_groups);
   CHECK(other_groups.err().message.find("max_key_groups is 256, the cluster's is 128")
         != std::string::npos);

@@ -1,0 +1,89 @@
+#pragma once
+
+// actors::cluster_agent: a node's member of the cluster (docs/cluster.md).
+// One per node, published on the node's cluster port through CAF's
+// middleman. The coordinator's agent keeps the membership (membership.hpp):
+// it admits joins on the cluster's terms, declares a member gone when the
+// connection to it drops (CAF's heartbeat and connection timeout bound how
+// long a frozen node takes), and sends every new view to every member; it
+// writes each view to the cluster's metadata file in the shared checkpoint
+// storage before sending it, so that a restarted coordinator resumes the
+// cluster it ran (with a higher epoch). Every other agent joins through a
+// seed (any member: a non-coordinator forwards the join), connects to every
+// member directly (a full mesh, never routed through a third node), adopts
+// the views it is sent (epoch_fence) and, when a view leaves it out (it
+// was declared gone while frozen or cut off), is fenced: it reports that and
+// rejoins as a new incarnation. When the coordinator is unreachable, members
+// keep what they have and try it again every `retry`.
+//
+// Messages (atoms; wire types in wire.hpp):
+//   join_atom, member_info, cluster_terms -> cluster_view   (to any agent)
+//   view_atom, cluster_view                                  (coordinator -> members)
+//   sync_atom, member_info -> cluster_view                   (member -> coordinator)
+//   start_atom, port -> cluster_status  (local, once published on `port`: answered
+//                                        when this node is a member, or an error)
+//   cstatus_atom -> cluster_status  (local)
+
+#include "actors/membership.hpp"
+#include "actors/wire.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hearth::actors {
+
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using view_atom = caf::atom_constant<caf::atom("view")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using cstatus_atom = caf::atom_constant<caf::atom("cstatus")>;
+
+/// A host and port.
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
+/// Parses "HOST:PORT[,HOST:PORT...]"; errc::malformed naming the bad part.
+result<std::vector<endpoint>> parse_endpoints(const std::string& text);
+
+struct cluster_agent_config {
+  member_info self;                    // host and port: where this agent is published
+  cluster_terms terms;
+  std::vector<endpoint> seeds;         // empty: found a cluster (or resume the metadata's)
+  std::string metadata_path;           // the view, kept by the coordinator (shared storage)
+  std::chrono::milliseconds retry{1000};
+  std::chrono::milliseconds request_timeout{5000};
+  /// A new view was adopted (`fenced`: it leaves this incarnation out).
+  /// Called in the agent's context: it must not block.
+  std::function<void(const cluster_view&, bool fenced)> on_view;
+  /// A new incarnation for rejoining after being fenced (the data dir's).
+  std::function<result<std::uint64_t>()> next_incarnation;
+};
+
+/// What the agent reports locally.
+struct cluster_status {
+  member_info self;
+  cluster_view view;
+  bool member = false;      // this incarnation is in the view
+  bool coordinator = false; // this node keeps the membership
+  std::string problem;      // why it is not a member, or the coordinator is unreachable
+};
+
+caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config cfg);
+
+/// The view kept in a metadata file; nullopt when there is none.
+result<std::optional<cluster_view>> read_cluster_metadata(const std::string& path);
+/// Replaces the metadata file atomically with `v`.
+status write_cluster_metadata(const std::string& path, const cluster_view& v);
+
+} // namespace hearth::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::cluster_status)
