@@ -136,6 +136,9 @@ bool split_type(const std::string& t, std::string& out) {
 int main(int argc, char** argv) {
   CLI::App app{"hearth: inspect and drive a Hearth node through its admin API"};
   app.require_subcommand(1);
+  // Global options also after the subcommand (hearth actors --json); set
+  // before the subcommands are made, which inherit it.
+  app.fallthrough();
   client c;
   const char* env = std::getenv("HEARTH_ADMIN");
   std::string node = env && *env ? env : "localhost:8081";
@@ -158,16 +161,16 @@ int main(int argc, char** argv) {
 
   auto* state = app.add_subcommand("state", "one address: state, pending and delayed messages");
   std::string fn_type, id;
-  state->add_option("type", fn_type, "function type ns/name")->required();
-  state->add_option("id", id, "address id")->required();
+  state->add_option("type", fn_type, "function type ns/name (or the whole address ns/name/id)")->required();
+  state->add_option("id", id, "address id");
 
   auto* send = app.add_subcommand("send", "send a message to an address");
   std::string value_type, s_value, json_value, file;
   std::int64_t int_value = 0;
   bool wait = false;
   std::uint64_t timeout_ms = 10'000;
-  send->add_option("type", fn_type, "function type ns/name")->required();
-  send->add_option("id", id, "address id")->required();
+  send->add_option("type", fn_type, "function type ns/name (or the whole address ns/name/id)")->required();
+  send->add_option("id", id, "address id");
   send->add_option("--type", value_type, "the message's typename");
   auto* o_string = send->add_option("--string", s_value, "a string (io.statefun.types/string)");
   auto* o_int = send->add_option("--int", int_value, "an int (io.statefun.types/int)");
@@ -263,6 +266,18 @@ int main(int argc, char** argv) {
       table({"ADDRESS", "PENDING", "STATE", "INVOCATIONS", "FAILURES"}, rows);
       std::cout << j["actors"].size() << " of " << text(j["total"]) << "\n";
     });
+  }
+  // An address as one argument: ns/name/id (the id may hold more slashes).
+  if ((state->parsed() || send->parsed()) && id.empty()) {
+    auto first = fn_type.find('/');
+    auto second = first == std::string::npos ? std::string::npos : fn_type.find('/', first + 1);
+    if (second == std::string::npos || second + 1 == fn_type.size()) {
+      std::cerr << "hearth: give the address as <namespace>/<name> <id> or <namespace>/<name>/<id>, got '"
+                << fn_type << "'" << std::endl;
+      return usage;
+    }
+    id = fn_type.substr(second + 1);
+    fn_type.resize(second);
   }
   std::string t;
   if ((state->parsed() || send->parsed()) && !split_type(fn_type, t)) {

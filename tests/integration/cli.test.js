@@ -69,6 +69,27 @@ test('state shows the decoded value; actors lists the address', { timeout: 12000
   assert.equal(none.total, 0);
 });
 
+test('global options go before or after the subcommand; an address is one argument or two', { timeout: 120000 }, async () => {
+  const admin = node.admin.replace('http://', '');
+  const after = await new Promise((resolve) => {
+    execFile(CLI, ['state', 'test/counter/c1', '--json', '--node', admin], { timeout: 60000 },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+  assert.equal(after.code, 0, after.stderr);
+  const j = JSON.parse(after.stdout);
+  assert.deepEqual(j.address, { namespace: 'test', type: 'counter', id: 'c1' });
+  assert.equal(j.states.count.value, 2);
+  // send takes the one-argument form too; after `send`, --json is its value's.
+  const sent = await hearth('--json', 'send', 'test/inspector/i0', '--type', 'test/Doc', '--json', '{"a":1}');
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal(JSON.parse(sent.stdout).status, 'accepted');
+  await h.poll(() => (fns.records.inspector.received.i0 || []).length > 0, 60000, 'test/inspector:i0');
+  assert.equal(fns.records.inspector.received.i0[0].typename, 'test/Doc');
+  const bad = await hearth('state', 'test/counter');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /<namespace>\/<name> <id> or <namespace>\/<name>\/<id>/);
+});
+
 test('--int sends an io.statefun.types/int value', { timeout: 120000 }, async () => {
   const r = await hearth('send', 'test/inspector', 'i1', '--int', '42', '--wait');
   assert.equal(r.code, 0, r.stderr);
