@@ -429,6 +429,14 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                                            ? json(nullptr) : json(h.checkpoint_failure)}};
         out["free_bytes"] = {{"data_dir", h.data_free_bytes},
                              {"checkpoint_dir", h.checkpoint_free_bytes}};
+        if (info->clustered()) {
+          auto st = info->cluster();
+          out["cluster"] = st ? json{{"node", st->self.id},
+                                     {"incarnation", st->self.incarnation},
+                                     {"member", st->member},
+                                     {"epoch", st->view.epoch}}
+                              : json{{"member", false}, {"problem", "the cluster agent does not answer"}};
+        }
       }
       if (!good)
         out["reason"] = h.problems.empty() ? std::string{"not ready"} : h.problems.front();

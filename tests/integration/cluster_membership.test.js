@@ -104,6 +104,9 @@ test('three nodes join through any member and agree on the epoch and the placeme
   }
   const asJson = await cli(n3.admin, '--json', 'cluster');
   assert.deepEqual(JSON.parse(asJson.stdout).members, view.members);
+  // /health says whether the node is a member, and in which epoch.
+  const health = await h.request(`${n2.admin}/health`);
+  assert.deepEqual(health.json.cluster, { node: 'n2', incarnation: 1, member: true, epoch: view.epoch });
   // Members do not take messages yet, and say why.
   const res = await h.send(n2.ingress, 'test', 'counter', 'a', 'x');
   assert.equal(res.status, 503);
