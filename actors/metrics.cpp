@@ -15,7 +15,9 @@ namespace hearth::actors {
 namespace pm = prometheus;
 
 struct metrics::impl {
+  explicit impl(pm::Labels constant) : constant_labels(std::move(constant)) {}
   std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
+  pm::Labels constant_labels; // before every family below, which use them
   pm::Family<pm::Counter>& in = counter("hearth_in", "messages received, per function type");
   pm::Family<pm::Counter>& out_local =
     counter("hearth_outLocal", "messages sent to addresses of the same partition");
@@ -28,6 +30,7 @@ struct metrics::impl {
     pm::BuildHistogram()
       .Name("hearth_remoteInvocationLatency")
       .Help("function call latency in milliseconds")
+      .Labels(constant_labels)
       .Register(*registry);
   pm::Family<pm::Gauge>& backlog =
     gauge("hearth_numBacklog", "messages waiting behind a call in flight, per function type");
@@ -59,10 +62,10 @@ struct metrics::impl {
     gauge("hearth_checkpoint_bytes", "bytes written by the last checkpoint").Add({});
 
   pm::Family<pm::Counter>& counter(const char* name, const char* help) {
-    return pm::BuildCounter().Name(name).Help(help).Register(*registry);
+    return pm::BuildCounter().Name(name).Help(help).Labels(constant_labels).Register(*registry);
   }
   pm::Family<pm::Gauge>& gauge(const char* name, const char* help) {
-    return pm::BuildGauge().Name(name).Help(help).Register(*registry);
+    return pm::BuildGauge().Name(name).Help(help).Labels(constant_labels).Register(*registry);
   }
   /// The series of one function type.
   struct per_type {
@@ -95,7 +98,8 @@ struct metrics::impl {
   }
 };
 
-metrics::metrics() : impl_(std::make_unique<impl>()) {}
+metrics::metrics(const std::string& node)
+  : impl_(std::make_unique<impl>(node.empty() ? pm::Labels{} : pm::Labels{{"node", node}})) {}
 metrics::~metrics() = default;
 
 void metrics::in(const protocol::function_type& t, std::uint64_t n) {

@@ -6,7 +6,8 @@
 // histogram); inRate is rate(hearth_in[1m]). Per node: live actors,
 // passivations, dead letters, ingress requests by outcome, checkpoints.
 // numBacklog and numBlockedAddress carry a `partition` label too: each
-// partition reports its own addresses. Thread-safe: the series of a function
+// partition reports its own addresses. A cluster member labels every series
+// with its node id. Thread-safe: the series of a function
 // type are resolved once and kept (prometheus-cpp's Family::Add builds a
 // series and takes the family's lock on every call), the counters are atomic.
 
@@ -20,7 +21,9 @@ namespace hearth::actors {
 
 class metrics {
 public:
-  metrics();
+  /// `node`: a cluster member's id, set as a `node` label on every series
+  /// (empty on a single node: no label).
+  explicit metrics(const std::string& node = {});
   ~metrics();
 
   void in(const protocol::function_type& type, std::uint64_t n = 1);

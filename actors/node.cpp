@@ -185,6 +185,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     opts.checkpoint_dir = (fs::path{opts.data_dir} / "checkpoints").string();
   n->opts_ = opts;
   n->faults_ = std::make_shared<fault_line>();
+  n->metrics_ = std::make_shared<metrics>(opts.node_id);
 
   auto files = state::checkpoint_files::open(opts.checkpoint_dir, *opts.env);
   if (!files)

@@ -64,6 +64,8 @@ struct node_options {
   /// errc::unavailable and this reason (a cluster member, until messages
   /// are routed across nodes).
   std::string not_serving;
+  /// A cluster member's id: a `node` label on its metrics (empty: none).
+  std::string node_id;
   /// The storage seam of every store, log and checkpoint file (tests make writes fail).
   state::storage_env* env = &state::storage_env::standard();
 };

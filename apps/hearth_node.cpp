@@ -191,11 +191,9 @@ void raise_open_files_limit() {
 caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
                         const std::string& data_dir, const std::string& checkpoint_dir,
                         const std::string& bind, int port, const std::vector<actors::endpoint>& seeds,
-                        const std::string& node_id, const settings& s, apps::node_info& info) {
+                        const state::node_identity* identity, const settings& s,
+                        apps::node_info& info) {
   namespace fs = std::filesystem;
-  auto identity = state::next_incarnation(data_dir, node_id);
-  if (!identity)
-    die(identity.err().code == errc::io ? 1 : 2, identity.err().message);
   std::ifstream in{module_path};
   std::string module_text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   actors::cluster_agent_config acfg;
@@ -361,9 +359,19 @@ int main(int argc, char** argv) {
   nopts.max_checkpoint_age = std::chrono::milliseconds{
     s.max_checkpoint_age_ms != 0 ? s.max_checkpoint_age_ms
                                  : std::max<std::uint64_t>(60'000, 3 * s.checkpoint_interval_ms)};
-  if (clustered)
+  std::optional<state::node_identity> identity;
+  if (clustered) {
+    // Before node::start, for the metrics' node label. A second process on a
+    // running node's data dir gets a number too, then fails at the data dir's
+    // lock: incarnations only have to grow.
+    auto id = state::next_incarnation(data_dir, node_id);
+    if (!id)
+      die(id.err().code == errc::io ? 1 : 2, id.err().message);
+    identity = std::move(*id);
+    nopts.node_id = identity->id;
     nopts.not_serving = "this node is a cluster member: messages are not routed across nodes yet, "
                         "so a cluster member serves none (run a single node for now)";
+  }
   auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
     die(started.err().code == errc::conflict ? 2 : 1, started.err().message);
@@ -375,7 +383,7 @@ int main(int argc, char** argv) {
   caf::actor agent;
   if (clustered)
     agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, cluster_port, seeds,
-                         node_id, s, *info);
+                         &*identity, s, *info);
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,

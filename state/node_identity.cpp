@@ -70,9 +70,12 @@ result<node_identity> next_incarnation(const std::string& data_dir, const std::s
   if (!wanted.empty())
     if (auto why = check_node_id(wanted); !why.empty())
       return error{errc::malformed, "--node-id: " + why};
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec)
+    return error{errc::io, "cannot create data dir " + data_dir + ": " + ec.message()};
   auto path = (fs::path{data_dir} / "NODE").string();
   node_identity id;
-  std::error_code ec;
   if (fs::exists(path, ec)) {
     auto known = read_identity(path);
     if (!known)

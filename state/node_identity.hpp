@@ -29,7 +29,7 @@ constexpr size_t max_node_id_bytes = 64;
 /// bytes); empty when it can.
 std::string check_node_id(const std::string& id);
 
-/// Reads the identity kept in `data_dir` (or makes one: `wanted`, or a
+/// Reads the identity kept in `data_dir` (created if missing) (or makes one: `wanted`, or a
 /// generated id when `wanted` is empty), advances its incarnation and stores
 /// it. errc::conflict when `wanted` differs from the id the data dir already
 /// belongs to, errc::malformed for a bad id or a damaged file (naming it),

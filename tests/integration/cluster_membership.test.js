@@ -104,6 +104,9 @@ test('three nodes join through any member and agree on the epoch and the placeme
   }
   const asJson = await cli(n3.admin, '--json', 'cluster');
   assert.deepEqual(JSON.parse(asJson.stdout).members, view.members);
+  // Its metrics carry its node id.
+  const metrics = await h.request(`${n2.admin}/metrics`);
+  assert.match(metrics.text, /hearth_ingress_requests\{node="n2",outcome="rejected"\} \d+/);
   // /health says whether the node is a member, and in which epoch.
   const health = await h.request(`${n2.admin}/health`);
   assert.deepEqual(health.json.cluster, { node: 'n2', incarnation: 1, member: true, epoch: view.epoch });

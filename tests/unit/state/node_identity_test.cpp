@@ -13,7 +13,7 @@ using namespace hearth::state;
 using hearth::testing::temp_dir;
 
 TEST_CASE("a data dir keeps its node id; every start is a newer incarnation") {
-  temp_dir dir{true};
+  temp_dir dir; // made by the first start
   auto first = next_incarnation(dir.path, "n1");
   REQUIRE(first);
   CHECK(first->id == "n1");
