@@ -2,6 +2,8 @@
 #include "state/atomic_file.hpp"
 #include "state/file_util.hpp"
 
+#include "protocol/codec.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unistd.h>
@@ -362,6 +365,115 @@ result<part_extras> checkpoint_files::restore(store& target, const std::vector<s
       });
       if (!r)
         return r;
+    }
+    return ok();
+  });
+  if (!s)
+    return s.err();
+  return extras;
+}
+
+namespace {
+
+/// The key group a key belongs to; nullopt for the key spaces that have none
+/// (meta, specs).
+std::optional<std::uint32_t> group_of_key(std::string_view key) {
+  if (key.empty())
+    return std::nullopt;
+  auto space = static_cast<key_space>(static_cast<std::uint8_t>(key[0]));
+  if (space == key_space::meta || space == key_space::specs || key.size() < 3)
+    return std::nullopt;
+  return (static_cast<std::uint32_t>(static_cast<std::uint8_t>(key[1])) << 8)
+         | static_cast<std::uint8_t>(key[2]);
+}
+
+} // namespace
+
+result<part_extras> checkpoint_files::restore_range(store& target,
+                                                    const std::vector<std::vector<std::string>>& chains,
+                                                    std::uint32_t kg_begin, std::uint32_t kg_end) {
+  auto in_range = [&](std::uint32_t kg) { return kg >= kg_begin && kg < kg_end; };
+  part_extras extras;
+  // Keys of no key group, as each chain leaves them (the last write of a chain wins).
+  std::vector<std::map<std::string, std::optional<std::string>>> ungrouped(chains.size());
+  auto s = target.replace([&](write_batch& wb) -> status {
+    for (size_t c = 0; c < chains.size(); ++c) {
+      auto& chain = chains[c];
+      for (size_t i = 0; i < chain.size(); ++i) {
+        bool last = i + 1 == chain.size();
+        auto path = (fs::path{dir_} / chain[i]).string();
+        auto r = read_part(path, [&](char kind, std::string_view body) -> status {
+          std::string k, v;
+          switch (kind) {
+            case frame_header:
+            case frame_egress:
+              return ok();
+            case frame_put:
+            case frame_del: {
+              if (!take_str(body, k) || (kind == frame_put && !take_str(body, v)))
+                return error{errc::io, "bad key frame in " + path};
+              auto kg = group_of_key(k);
+              if (!kg) {
+                ungrouped[c][std::move(k)] = kind == frame_put ? std::optional<std::string>{std::move(v)}
+                                                               : std::nullopt;
+                return ok();
+              }
+              if (!in_range(*kg))
+                return ok();
+              if (kind == frame_put)
+                wb.put_raw(std::move(k), std::move(v));
+              else
+                wb.delete_raw(std::move(k));
+              return ok();
+            }
+            case frame_pending:
+            case frame_logged: {
+              if (!last)
+                return ok();
+              auto e = decode_entry(body);
+              if (!e)
+                return e.err();
+              if (in_range(e->kg.value))
+                (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(*e));
+              return ok();
+            }
+            default:
+              return error{errc::io, "unknown frame in " + path};
+          }
+        });
+        if (!r)
+          return r;
+      }
+    }
+    // Merge what belongs to no key group.
+    std::uint64_t seq = 0;
+    std::map<std::string, std::vector<protocol::state_spec>> specs;
+    auto seq_key = meta_key("seq");
+    for (auto& chain_keys : ungrouped)
+      for (auto& [k, v] : chain_keys) {
+        if (!v)
+          continue;
+        if (k == seq_key && v->size() == 8) {
+          seq = std::max(seq, get_u64(*v));
+        } else if (static_cast<key_space>(static_cast<std::uint8_t>(k[0])) == key_space::specs) {
+          auto decoded = protocol::decode_specs(*v);
+          if (!decoded)
+            return error{errc::io, "bad specs record in a part: " + decoded.err().message};
+          auto& merged = specs[k];
+          for (auto& spec : *decoded)
+            if (std::none_of(merged.begin(), merged.end(),
+                             [&](const protocol::state_spec& x) { return x.name == spec.name; }))
+              merged.push_back(spec);
+        } else {
+          wb.put_raw(k, *v); // meta: the same in every part (the format version)
+        }
+      }
+    for (auto& [k, list] : specs)
+      wb.put_raw(k, protocol::encode_specs(list));
+    if (seq > 0) {
+      std::string bytes;
+      put_u64(bytes, seq);
+      wb.put_raw(seq_key, std::move(bytes));
     }
     return ok();
   });

@@ -86,6 +86,20 @@ public:
   /// end marker); on error `target` keeps its old content.
   result<part_extras> restore(store& target, const std::vector<std::string>& chain);
 
+  /// Rebuilds `target` with the key groups [kg_begin, kg_end) only, from the
+  /// chains of every part that may hold some of them (the parts of a
+  /// checkpoint taken with another placement: docs/cluster.md). Keys of
+  /// other key groups are left out; the keys that belong to no key group are
+  /// merged: the registered specs of a function type are the union of the
+  /// parts' (by state name, the first part's definition kept), and the
+  /// sequence counter is the largest. Returns the pending and logged messages
+  /// of those key groups (the last file of each chain holds them); egress
+  /// records are left out (they are released by partition, from the
+  /// manifest). Every file is checked; on error `target` keeps its old content.
+  result<part_extras> restore_range(store& target,
+                                    const std::vector<std::vector<std::string>>& chains,
+                                    std::uint32_t kg_begin, std::uint32_t kg_end);
+
   /// Keeps the newest `keep` manifests and the files they name; removes the
   /// rest (and stray temporary files).
   status retain(size_t keep);

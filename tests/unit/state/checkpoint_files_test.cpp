@@ -198,3 +198,96 @@ TEST_CASE("sequence numbers handed out without other writes still reach the snap
   CHECK(st.next_seq() == b + 1); // never a number handed out before the checkpoint
   CHECK(a < b);
 }
+
+namespace {
+/// An address whose id falls in key groups [begin, end) of 128.
+address in_groups(std::uint32_t begin, std::uint32_t end, const std::string& tag) {
+  for (int i = 0;; ++i) {
+    address a{{"com.example", "cart"}, tag + std::to_string(i)};
+    auto kg = protocol::key_group_of(a.id, 128).value;
+    if (kg >= begin && kg < end)
+      return a;
+  }
+}
+
+void put_in(store& s, const address& a, const std::string& v) {
+  write_batch wb;
+  wb.put_state(protocol::key_group_of(a.id, 128), a, "items", stored_value{protocol::make_string(v), 1, 1});
+  REQUIRE(s.commit(wb));
+}
+
+std::string value_in(store& s, const address& a) {
+  auto states = s.load_states(protocol::key_group_of(a.id, 128), a);
+  REQUIRE(states);
+  if (!states->count("items"))
+    return "<none>";
+  return *protocol::as_string(states->at("items").value);
+}
+} // namespace
+
+TEST_CASE("a partition of another placement restores its key groups from every part that holds them") {
+  temp_dir dir;
+  auto files = checkpoint_files::open(dir.path + "/chk");
+  REQUIRE(files);
+  // The old placement: two partitions, key groups [0, 64) and [64, 128).
+  auto p0 = store::open(dir.path + "/p0");
+  auto p1 = store::open(dir.path + "/p1");
+  REQUIRE(p0);
+  REQUIRE(p1);
+  auto low = in_groups(0, 43, "low");     // stays with the new partition 0
+  auto mid0 = in_groups(43, 64, "mid");   // moves from old 0 to the new partition 1
+  auto mid1 = in_groups(64, 85, "mid");   // moves from old 1 to the new partition 1
+  auto high = in_groups(85, 128, "high"); // goes to the new partition 2
+  put_in(**p0, low, "low");
+  put_in(**p0, mid0, "mid0-old");
+  put_in(**p1, mid1, "mid1");
+  put_in(**p1, high, "high");
+  {
+    write_batch wb;
+    wb.put_specs({"com.example", "cart"}, {{"items", "io.statefun.types/string"}});
+    REQUIRE((*p0)->commit(wb));
+    write_batch wb1;
+    wb1.put_specs({"com.example", "cart"}, {{"items", "io.statefun.types/string"}, {"seen", "io.statefun.types/int"}});
+    REQUIRE((*p1)->commit(wb1));
+  }
+  for (int i = 0; i < 50; ++i)
+    (*p1)->next_seq(); // the counters differ
+  REQUIRE((*p1)->commit(write_batch{}));
+  (*p0)->take_changes();
+  auto v0 = (*p0)->take_snapshot();
+  auto v1 = (*p1)->take_snapshot();
+  part_extras extras1;
+  extras1.pending.push_back({protocol::key_group_of(mid1.id, 128), 0, mid1, {{std::nullopt, protocol::make_string("m")}}});
+  extras1.pending.push_back({protocol::key_group_of(high.id, 128), 0, high, {{std::nullopt, protocol::make_string("h")}}});
+  auto f0 = files->write_part(1, 0, **v0, nullptr, {});
+  auto f1 = files->write_part(1, 1, **v1, nullptr, extras1);
+  REQUIRE(f0);
+  REQUIRE(f1);
+  // A delta on old partition 0: mid0 changes.
+  put_in(**p0, mid0, "mid0-new");
+  auto changed = (*p0)->take_changes();
+  auto v0b = (*p0)->take_snapshot();
+  auto d0 = files->write_part(2, 0, **v0b, &changed.keys, {});
+  REQUIRE(d0);
+  std::vector<std::vector<std::string>> chains{{f0->file, d0->file}, {f1->file}};
+
+  // The new placement: three partitions; the middle one takes [43, 85).
+  auto q = store::open(dir.path + "/q1");
+  REQUIRE(q);
+  put_in(**q, low, "stale"); // whatever it held before goes
+  auto restored = files->restore_range(**q, chains, 43, 85);
+  REQUIRE(restored);
+  CHECK(value_in(**q, mid0) == "mid0-new"); // the old partition 0's chain, delta applied
+  CHECK(value_in(**q, mid1) == "mid1");
+  CHECK(value_in(**q, low) == "<none>");
+  CHECK(value_in(**q, high) == "<none>");
+  REQUIRE(restored->pending.size() == 1); // only the messages of its key groups
+  CHECK(restored->pending[0].target == mid1);
+  CHECK(restored->egress.empty());
+  // Specs merged; the counter is past every number either part handed out.
+  auto specs = (*q)->load_specs();
+  REQUIRE(specs);
+  auto& cart = specs->at({"com.example", "cart"});
+  CHECK(cart.size() == 2);
+  CHECK((*q)->next_seq() > 50);
+}
