@@ -2,7 +2,7 @@
 
 // actors::address_table: a partition's live addresses. For each one: its
 // address actor, its pending invocations (received, not yet completed, in
-// order) with the ingress offset of each, its admission slot, the length of
+// order) with the ingress record of each, its admission slot, the length of
 // its backlog on disk, and what inspection shows (counters and the last few
 // batches). It answers the admin API's questions about live actors and
 // chooses whom to passivate. Entries stay at one place in memory while they
@@ -20,18 +20,16 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 namespace hearth::actors {
 
-/// Offset of a pending invocation that no ingress sender waits for.
-constexpr std::uint64_t none_offset = ~std::uint64_t{0};
-
 struct live_entry {
   caf::actor actor;
   std::deque<protocol::invocation> pending; // received, not yet completed, in order
-  std::deque<std::uint64_t> offsets;        // ingress offset of each pending one (or none_offset)
+  std::deque<std::optional<ingress_ticket>> tickets; // the ingress record of each pending one, if any
   std::int64_t last_active = 0;             // monotonic ms
   address_admission admission;
   std::uint64_t backlog = 0;                // messages waiting on disk (store backlog)

@@ -2,20 +2,22 @@
 
 // actors::admission: the back-pressure of one partition on its ingress
 // senders (docs/faults.md, bounded memory). An ingress record is always
-// taken by its address; its sender is let go on (ingress_gate::accept) only
+// taken by its address; its sender is let go on (gate_port::accept) only
 // when
 //   - its address holds at most maxNumBatchRequests pending invocations
 //     (else the sender waits in the address's `deferred` list until the
 //     address works some off), and
 //   - the partition holds at most partition.max_pending pending invocations
 //     (else it waits in the partition's `held` queue, oldest first).
-// It also tells the gate which addresses and whether the partition are full,
+// Records come from the ingress logs of one or more nodes (a ticket names the
+// node's gate and the offset). It also tells every gate which addresses and
+// whether the partition are full,
 // so that the ingress refuses early when too many senders wait, and says
 // when a message nobody waits for must go to its address's backlog on disk.
 //
-// Not thread-safe; owned by one partition actor. The gate is thread-safe.
+// Not thread-safe; owned by one partition actor. The gates are thread-safe.
 
-#include "actors/ingress_gate.hpp"
+#include "actors/gate_port.hpp"
 #include "protocol/primitives.hpp"
 
 #include <cstdint>
@@ -23,20 +25,26 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <memory>
 
 namespace hearth::actors {
 
 /// What admission keeps per live address.
 struct address_admission {
   std::uint32_t max_batch = 0;         // maxNumBatchRequests; 0: unbounded
-  std::vector<std::uint64_t> deferred; // ingress offsets waiting for the address
+  std::vector<ingress_ticket> deferred; // ingress records whose senders wait for the address
   bool full = false;                   // as last reported to the gate
 };
 
 class admission {
 public:
-  admission(ingress_gate& gate, std::uint32_t partition, size_t max_pending)
-    : gate_(gate), partition_(partition), max_pending_(max_pending) {}
+  /// `gates`: one per node whose ingress feeds this partition (a ticket's
+  /// origin indexes them); never empty.
+  admission(std::vector<std::shared_ptr<gate_port>> gates, std::uint32_t partition, size_t max_pending)
+    : gates_(std::move(gates)), partition_(partition), max_pending_(max_pending) {}
+
+  /// The gate of `origin` (a ticket's).
+  gate_port& gate(std::uint32_t origin) { return *gates_.at(origin); }
 
   /// True when address slot `a` with `pending` invocations is over its bound.
   static bool over(const address_admission& a, size_t pending) {
@@ -50,9 +58,9 @@ public:
   }
 
   /// One invocation was handed to address `key` (slot `a`), which now holds
-  /// `pending`. `offset`: it is an ingress record whose sender waits for room.
+  /// `pending`. `ticket`: it is an ingress record whose sender waits for room.
   void added(const protocol::address& key, address_admission& a, size_t pending,
-             std::optional<std::uint64_t> offset);
+             std::optional<ingress_ticket> ticket);
 
   /// `n` invocations of the partition completed (or were dead-lettered):
   /// held senders go on as far as there is room.
@@ -77,15 +85,16 @@ public:
   size_t held() const { return held_.size(); }
 
 private:
-  void admit(std::uint64_t offset);
+  void admit(const ingress_ticket& t);
+  void tell_full(const std::string& key, bool full);
   void release_held();
   void note_fullness(const protocol::address& key, address_admission& a, size_t pending);
 
-  ingress_gate& gate_;
+  std::vector<std::shared_ptr<gate_port>> gates_;
   std::uint32_t partition_;
   size_t max_pending_;
   std::uint64_t pending_ = 0;
-  std::deque<std::uint64_t> held_;
+  std::deque<ingress_ticket> held_;
 };
 
 } // namespace hearth::actors

@@ -17,6 +17,7 @@
 // addresses, other addresses keep flowing, and a full partition's memory
 // stays bounded.
 
+#include "actors/gate_port.hpp"
 #include "actors/messages.hpp"
 
 #include <chrono>
@@ -29,7 +30,7 @@
 
 namespace hearth::actors {
 
-class ingress_gate {
+class ingress_gate final : public gate_port {
 public:
   enum class until { accepted, applied };
 
@@ -47,7 +48,7 @@ public:
   }
 
   /// The address of `offset` has room.
-  void accept(std::uint64_t offset) {
+  void accept(std::uint64_t offset) override {
     std::lock_guard<std::mutex> g{mtx_};
     auto it = waiting_.find(offset);
     if (it == waiting_.end())
@@ -58,7 +59,7 @@ public:
   }
 
   /// The invocation of `offset` is done: `batch` carried it.
-  void applied(std::uint64_t offset, const invocation_record& batch) {
+  void applied(std::uint64_t offset, const invocation_record& batch) override {
     std::lock_guard<std::mutex> g{mtx_};
     auto it = waiting_.find(offset);
     if (it == waiting_.end())
@@ -69,7 +70,7 @@ public:
   }
 
   /// The message of `offset` was dead-lettered without an invocation.
-  void lost(std::uint64_t offset) {
+  void lost(std::uint64_t offset) override {
     std::lock_guard<std::mutex> g{mtx_};
     auto it = waiting_.find(offset);
     if (it == waiting_.end())
@@ -130,7 +131,7 @@ public:
   }
 
   /// Address `key` (protocol::address::to_string) is full, or has room again.
-  void set_full(const std::string& key, bool full) {
+  void set_full(const std::string& key, bool full) override {
     std::lock_guard<std::mutex> g{mtx_};
     if (full)
       full_.insert(key);
@@ -145,7 +146,7 @@ public:
 
   /// Partition `p` holds more than partition.max_pending invocations, or has
   /// room again.
-  void set_partition_full(std::uint32_t p, bool full) {
+  void set_partition_full(std::uint32_t p, bool full) override {
     std::lock_guard<std::mutex> g{mtx_};
     if (full)
       full_partitions_.insert(p);

@@ -336,7 +336,7 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     cfg.client = client_;
     cfg.store = stores_[i];
     cfg.egress = egress_;
-    cfg.gate = p->gate;
+    cfg.gates = {p->gate};
     cfg.stats = metrics_;
     cfg.writer = p->writers.back();
     cfg.idle = opts.idle;

@@ -42,7 +42,7 @@ struct partition_state {
   explicit partition_state(partition_config c)
     : cfg(std::move(c)),
       route{cfg.id, cfg.partitions, cfg.max_key_groups},
-      admit(*cfg.gate, cfg.id, cfg.max_pending),
+      admit(cfg.gates, cfg.id, cfg.max_pending),
       letters(*cfg.store, [this](const state::dead_letter& d) { on_dead_letter(d); }),
       egress(*cfg.module, cfg.egress != nullptr),
       recorder(route, cfg.full_every, cfg.last_completed) {
@@ -171,12 +171,12 @@ live_entry* ensure_live(const state_ptr& st, const address& target, std::string&
 /// Hands `inv` to the address actor of `a` and records it as pending.
 /// `offset` is set for ingress records, whose sender waits for room.
 void push(const state_ptr& st, const address& a, live_entry& e, protocol::invocation inv,
-          std::optional<std::uint64_t> offset) {
+          std::optional<ingress_ticket> ticket) {
   e.pending.push_back(inv);
-  e.offsets.push_back(offset ? *offset : none_offset);
+  e.tickets.push_back(ticket);
   e.last_active = mono_ms();
   st->self->send(e.actor, invoke_atom::value, std::move(inv));
-  st->admit.added(a, e.admission, e.pending.size(), offset);
+  st->admit.added(a, e.admission, e.pending.size(), ticket);
 }
 
 /// Appends `inv` to the backlog of `a` on disk (its own commit).
@@ -244,22 +244,22 @@ void refill(const state_ptr& st, const address& a, live_entry& e) {
 /// nobody waits for goes to the address's backlog on disk when the address
 /// is full (`may_wait`; see admission::must_wait); an ingress record
 /// (`offset`) is always taken, its sender held back instead.
-void deliver_local(const state_ptr& st, envelope env, std::optional<std::uint64_t> offset,
+void deliver_local(const state_ptr& st, envelope env, std::optional<ingress_ticket> ticket,
                    bool may_wait = true) {
   std::string problem;
   auto* e = ensure_live(st, env.target, problem);
   if (!e) {
     state::write_batch wb;
     dead_letter(st, wb, env.target, {env.target, {std::move(env.inv)}, problem});
-    if (commit(st, wb) && offset)
-      st->cfg.gate->lost(*offset);
+    if (commit(st, wb) && ticket)
+      st->admit.gate(ticket->origin).lost(ticket->offset);
     return;
   }
   st->cfg.stats->in(env.target.type);
-  if (!offset && may_wait && admission::must_wait(e->admission, e->pending.size(), e->backlog))
+  if (!ticket && may_wait && admission::must_wait(e->admission, e->pending.size(), e->backlog))
     spill(st, env.target, *e, std::move(env.inv));
   else
-    push(st, env.target, *e, std::move(env.inv), offset);
+    push(st, env.target, *e, std::move(env.inv), ticket);
 }
 
 /// Sends `env` towards its partition: local delivery or the ordered channel to a peer.
@@ -332,11 +332,12 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
     return;
   for (std::uint32_t i = 0; i < n && !e->pending.empty(); ++i) {
     e->pending.pop_front();
-    auto offset = e->offsets.front();
-    e->offsets.pop_front();
-    if (offset == none_offset || e->recent.empty())
+    auto ticket = e->tickets.front();
+    e->tickets.pop_front();
+    if (!ticket || e->recent.empty())
       continue;
-    st->cfg.gate->applied(offset, e->recent.back()); // remembered just before this call
+    // The batch was remembered just before this call.
+    st->admit.gate(ticket->origin).applied(ticket->offset, e->recent.back());
   }
   e->last_active = mono_ms();
   refill(st, a, *e);
@@ -514,9 +515,9 @@ void on_address_down(const state_ptr& st, const caf::actor_addr& source, const s
     return;
   st->admit.dropped(a, e.admission, e.pending.size());
   release_room(st);
-  for (auto offset : e.offsets)
-    if (offset != none_offset)
-      st->cfg.gate->lost(offset);
+  for (auto& t : e.tickets)
+    if (t)
+      st->admit.gate(t->origin).lost(t->offset);
   auto backlog = e.backlog;
   st->live.erase(a);
   if (backlog == 0)
@@ -630,7 +631,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     },
     [=](ingress_atom, std::uint64_t offset, envelope& env) {
       st->recorder.note_arrival(0, env);
-      deliver_local(st, std::move(env), offset);
+      deliver_local(st, std::move(env), ingress_ticket{0, offset});
     },
     [=](route_atom, std::uint32_t from, envelope& env) {
       st->recorder.note_arrival(st->route.channel_of(from), env);

@@ -27,7 +27,7 @@
 // Protocol with the node: `peers` (all partitions), then `start, extras` (the
 // pending and logged messages of the restored checkpoint, re-delivered first).
 
-#include "actors/ingress_gate.hpp"
+#include "actors/gate_port.hpp"
 #include "actors/metrics.hpp"
 #include "actors/messages.hpp"
 #include "io/module.hpp"
@@ -52,7 +52,9 @@ struct partition_config {
   std::shared_ptr<io::function_client> client;
   std::shared_ptr<state::store> store;
   std::shared_ptr<state::egress_store> egress; // null when the module has no egress
-  std::shared_ptr<ingress_gate> gate;
+  /// The gates of the nodes whose ingress records this partition takes
+  /// (an ingress_ticket's origin indexes them; on a single node, its own).
+  std::vector<std::shared_ptr<gate_port>> gates;
   std::shared_ptr<metrics> stats;           // Prometheus metrics
   caf::actor writer;                         // this partition's snapshot writer
   std::chrono::milliseconds idle{60'000};    // passivate after this long idle

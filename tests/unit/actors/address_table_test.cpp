@@ -14,7 +14,7 @@ live_entry entry(size_t pending, std::int64_t last_active, std::uint64_t backlog
   live_entry e;
   for (size_t i = 0; i < pending; ++i) {
     e.pending.push_back({std::nullopt, protocol::make_int(static_cast<int>(i))});
-    e.offsets.push_back(none_offset);
+    e.tickets.push_back(std::nullopt);
   }
   e.last_active = last_active;
   e.backlog = backlog;

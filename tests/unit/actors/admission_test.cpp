@@ -1,4 +1,5 @@
 #include "actors/admission.hpp"
+#include "actors/ingress_gate.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,19 +12,20 @@ const protocol::address other{{"com.example", "hub"}, "o"};
 } // namespace
 
 TEST_CASE("an ingress sender goes on at once while its address has room") {
-  ingress_gate gate;
-  admission adm{gate, 0, 100};
+  auto owned = std::make_shared<ingress_gate>();
+  auto& gate = *owned;
+  admission adm{{owned}, 0, 100};
   address_admission slot;
   slot.max_batch = 2;
   for (std::uint64_t off = 1; off <= 3; ++off) {
     gate.expect(off);
-    adm.added(hub, slot, off, off);
+    adm.added(hub, slot, off, ingress_ticket{0, off});
   }
   CHECK(gate.is_accepted(1));
   CHECK(gate.is_accepted(2));
   // The third is over maxNumBatchRequests: its sender waits for the address.
   CHECK_FALSE(gate.is_accepted(3));
-  CHECK(slot.deferred == std::vector<std::uint64_t>{3});
+  CHECK(slot.deferred == std::vector<ingress_ticket>{{0, 3}});
   CHECK(gate.is_full(hub.to_string()));
   CHECK(adm.pending() == 3);
   // One batch of two completes: the address has room again.
@@ -46,15 +48,16 @@ TEST_CASE("a message nobody waits for waits on disk behind a full address or an 
 }
 
 TEST_CASE("over partition.max_pending, senders are held oldest first and released as room comes") {
-  ingress_gate gate;
-  admission adm{gate, 7, 2};
+  auto owned = std::make_shared<ingress_gate>();
+  auto& gate = *owned;
+  admission adm{{owned}, 7, 2};
   std::vector<address_admission> slots(5);
   std::vector<protocol::address> addrs;
   for (int i = 0; i < 5; ++i)
     addrs.push_back({{"com.example", "f"}, std::to_string(i)});
   for (std::uint64_t off = 0; off < 5; ++off) {
     gate.expect(off);
-    adm.added(addrs[off], slots[off], 1, off);
+    adm.added(addrs[off], slots[off], 1, ingress_ticket{0, off});
   }
   // Accepted while the partition held at most 2 (after each add: 1, 2, then 3...).
   CHECK(gate.is_accepted(0));
@@ -77,15 +80,16 @@ TEST_CASE("over partition.max_pending, senders are held oldest first and release
 }
 
 TEST_CASE("an address whose actor died lets its deferred senders go and is no longer full") {
-  ingress_gate gate;
-  admission adm{gate, 0, 100};
+  auto owned = std::make_shared<ingress_gate>();
+  auto& gate = *owned;
+  admission adm{{owned}, 0, 100};
   address_admission slot;
   slot.max_batch = 1;
   address_admission spare;
   gate.expect(1);
   gate.expect(2);
-  adm.added(hub, slot, 1, 1);
-  adm.added(hub, slot, 2, 2);
+  adm.added(hub, slot, 1, ingress_ticket{0, 1});
+  adm.added(hub, slot, 2, ingress_ticket{0, 2});
   adm.added(other, spare, 1, std::nullopt);
   CHECK_FALSE(gate.is_accepted(2));
   CHECK(gate.is_full(hub.to_string()));
@@ -96,15 +100,16 @@ TEST_CASE("an address whose actor died lets its deferred senders go and is no lo
 }
 
 TEST_CASE("a deferred sender released while the partition is over max_pending waits in the held queue") {
-  ingress_gate gate;
-  admission adm{gate, 0, 2};
+  auto owned = std::make_shared<ingress_gate>();
+  auto& gate = *owned;
+  admission adm{{owned}, 0, 2};
   address_admission slot;
   slot.max_batch = 1;
   address_admission spare;
   for (std::uint64_t off = 1; off <= 2; ++off)
     gate.expect(off);
-  adm.added(hub, slot, 1, 1);
-  adm.added(hub, slot, 2, 2); // over the address's bound: deferred
+  adm.added(hub, slot, 1, ingress_ticket{0, 1});
+  adm.added(hub, slot, 2, ingress_ticket{0, 2}); // over the address's bound: deferred
   adm.added(other, spare, 1, std::nullopt);
   adm.added(other, spare, 2, std::nullopt); // the partition holds 4 > 2
   CHECK(slot.deferred.size() == 1);
@@ -117,4 +122,26 @@ TEST_CASE("a deferred sender released while the partition is over max_pending wa
   adm.completed(1);
   CHECK(gate.is_accepted(2));
   CHECK_FALSE(gate.is_partition_full(0));
+}
+
+TEST_CASE("records of several nodes' logs are answered at their own gate; every gate learns fullness") {
+  auto here = std::make_shared<ingress_gate>();
+  auto there = std::make_shared<ingress_gate>();
+  admission adm{{here, there}, 3, 1};
+  address_admission slot;
+  slot.max_batch = 1;
+  here->expect(5);
+  there->expect(5); // the same offset in another node's log
+  adm.added(hub, slot, 1, ingress_ticket{1, 5});
+  CHECK(there->is_accepted(5));
+  CHECK_FALSE(here->is_accepted(5));
+  adm.added(hub, slot, 2, ingress_ticket{0, 5}); // over the address's bound: deferred
+  CHECK_FALSE(here->is_accepted(5));
+  CHECK(here->is_full(hub.to_string()));
+  CHECK(there->is_full(hub.to_string()));
+  adm.completed(1);
+  adm.settle(hub, slot, 1);
+  CHECK(here->is_accepted(5));
+  CHECK_FALSE(there->is_full(hub.to_string()));
+  CHECK_FALSE(here->is_partition_full(3));
 }
