@@ -3,6 +3,7 @@
 #include "state/file_util.hpp"
 
 #include "protocol/codec.hpp"
+#include "protocol/key_group.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -249,6 +250,18 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
   return part_written{name, w.bytes(), keys};
 }
 
+std::vector<std::vector<std::string>> manifest::chains_for(std::uint32_t kg_begin,
+                                                          std::uint32_t kg_end) const {
+  std::vector<std::vector<std::string>> out;
+  for (std::uint32_t p = 0; p < partitions && p < chains.size(); ++p) {
+    auto begin = protocol::first_key_group(p, max_key_groups, partitions);
+    auto end = protocol::first_key_group(p + 1, max_key_groups, partitions);
+    if (begin < kg_end && kg_begin < end)
+      out.push_back(chains[p]);
+  }
+  return out;
+}
+
 status checkpoint_files::write_manifest(const manifest& m) {
   nlohmann::json j{{"format", 1},
                    {"checkpoint", m.id},
@@ -257,6 +270,10 @@ status checkpoint_files::write_manifest(const manifest& m) {
                    {"partitions", m.partitions},
                    {"max_key_groups", m.max_key_groups},
                    {"chains", m.chains}};
+  if (!m.ingress_positions.empty()) {
+    j["epoch"] = m.epoch;
+    j["ingress_positions"] = m.ingress_positions;
+  }
   auto path = (fs::path{dir_} / manifest_name(m.id)).string();
   return write_atomically(path, j.dump(1) + "\n", *env_);
 }
@@ -292,6 +309,16 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
       m.partitions = static_cast<std::uint32_t>(integer("partitions", 0, UINT32_MAX));
       m.max_key_groups = static_cast<std::uint32_t>(integer("max_key_groups", 0, UINT32_MAX));
       m.chains = j.at("chains").get<std::vector<std::vector<std::string>>>();
+      if (j.contains("ingress_positions")) {
+        m.epoch = integer("epoch", 0, ~std::uint64_t{0});
+        if (!j.at("ingress_positions").is_object())
+          throw std::runtime_error("unreadable");
+        for (auto& [node, position] : j.at("ingress_positions").items()) {
+          if (!position.is_number_unsigned())
+            throw std::runtime_error("unreadable");
+          m.ingress_positions[node] = position.get<std::uint64_t>();
+        }
+      }
       for (auto& chain : m.chains)
         for (auto& f : chain)
           if (f.empty() || f.find('/') != std::string::npos || f == "." || f == "..")

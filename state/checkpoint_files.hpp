@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,17 @@ struct manifest {
   std::uint32_t partitions = 0;
   std::uint32_t max_key_groups = 0;
   std::vector<std::vector<std::string>> chains; // per partition: full file, then deltas
+  /// A cluster's checkpoint: its epoch, and the ingress-log position of
+  /// every node by node id (`ingress_position` is then unused). Empty on a
+  /// single node.
+  std::uint64_t epoch = 0;
+  std::map<std::string, std::uint64_t> ingress_positions;
+
+  /// The chains of the partitions whose key groups intersect [kg_begin,
+  /// kg_end), partition p holding [first_key_group(p), first_key_group(p+1))
+  /// of this manifest's partitions: what a partition of another placement
+  /// restores from (checkpoint_files::restore_range).
+  std::vector<std::vector<std::string>> chains_for(std::uint32_t kg_begin, std::uint32_t kg_end) const;
 };
 
 /// Result of writing one part file.

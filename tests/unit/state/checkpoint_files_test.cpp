@@ -291,3 +291,31 @@ TEST_CASE("a partition of another placement restores its key groups from every p
   CHECK(cart.size() == 2);
   CHECK((*q)->next_seq() > 50);
 }
+
+TEST_CASE("a manifest names the parts a key-group range is restored from, and keeps every node's position") {
+  temp_dir dir;
+  auto files = checkpoint_files::open(dir.path);
+  REQUIRE(files);
+  manifest m;
+  m.id = 7;
+  m.partitions = 4;
+  m.max_key_groups = 128; // partitions of 32 key groups each
+  for (std::uint32_t p = 0; p < 4; ++p) {
+    auto name = checkpoint_files::part_name(7, p, true);
+    std::ofstream{dir.path + "/" + name} << "x";
+    m.chains.push_back({name});
+  }
+  m.epoch = 3;
+  m.ingress_positions = {{"n1", 100}, {"n2", 250}};
+  REQUIRE(files->write_manifest(m));
+  auto back = files->latest();
+  REQUIRE(back);
+  REQUIRE(*back);
+  CHECK((*back)->epoch == 3);
+  CHECK((*back)->ingress_positions == std::map<std::string, std::uint64_t>{{"n1", 100}, {"n2", 250}});
+  // Three new partitions: [0, 42), [42, 85), [85, 128).
+  CHECK((*back)->chains_for(0, 42) == std::vector<std::vector<std::string>>{m.chains[0], m.chains[1]});
+  CHECK((*back)->chains_for(42, 85) == std::vector<std::vector<std::string>>{m.chains[1], m.chains[2]});
+  CHECK((*back)->chains_for(85, 128) == std::vector<std::vector<std::string>>{m.chains[2], m.chains[3]});
+  CHECK((*back)->chains_for(32, 64) == std::vector<std::vector<std::string>>{m.chains[1]});
+}
