@@ -40,10 +40,10 @@ struct fixture {
   std::unique_ptr<actors::node> node;
   fakes::faulty_env env;
 
-  fixture() {
+  explicit fixture(const char* yaml = module_yaml) {
     cfg.set("scheduler.max-threads", size_t{2});
     sys = std::make_unique<caf::actor_system>(cfg);
-    auto module = io::parse_module(module_yaml, "m.yaml");
+    auto module = io::parse_module(yaml, "m.yaml");
     REQUIRE(module);
     actors::node_options opts;
     opts.data_dir = dir;
@@ -258,4 +258,64 @@ TEST_CASE_FIXTURE(fixture, "a checkpoint whose files cannot be written fails at 
   REQUIRE(next);
   CHECK(node->health().checkpoint_failure.empty());
   CHECK(node->health().last_checkpoint == next->id);
+}
+
+namespace {
+
+/// Functions that take one message per call: an address is full at two.
+struct one_per_call : fixture {
+  one_per_call() : fixture(R"(kind: io.statefun.endpoints.v2/http
+spec:
+  functions: test/*
+  urlPathTemplate: http://127.0.0.1:1/{function.name}
+  maxNumBatchRequests: 1
+)") {}
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(one_per_call, "a message whose spill to a full address's backlog fails is not lost: rebuilt, it arrives once") {
+  const address hub{{"test", "hub"}, "h"};
+  const address src{{"test", "src"}, "s"};
+  invocation_response fan_out;
+  fan_out.outgoing.push_back({hub, protocol::make_string("m1")});
+  fan_out.outgoing.push_back({hub, protocol::make_string("m2")});
+  REQUIRE(node->deliver(hub, protocol::make_string("x")));
+  REQUIRE(node->deliver(src, protocol::make_string("go")));
+  std::optional<fakes::fake_function_client::call> to_src;
+  for (int i = 0; i < 2 && !to_src; ++i) {
+    auto c = client->next();
+    REQUIRE(c);
+    if (c->batch.target == src)
+      to_src = std::move(c); // hub's call for "x" stays unanswered: hub is busy
+  }
+  REQUIRE(to_src);
+  // src's effects write nothing (no state), so the next commit is m2's: m1
+  // joins hub's pending messages, m2 must wait on disk, and that commit fails.
+  env.fail(fakes::faulty_env::op::commit, ENOSPC);
+  answer(*to_src, fan_out);
+  // Rebuilt from the last checkpoint, the log replays x and go; from then on
+  // hub gets x, m1 and m2, each once, in that order.
+  std::vector<std::string> at_hub;
+  while (at_hub.size() < 3 || std::find(at_hub.begin(), at_hub.end(), "m2") == at_hub.end()) {
+    auto c = client->next(30s);
+    REQUIRE(c);
+    if (c->batch.target == src) {
+      answer(*c, fan_out);
+      continue;
+    }
+    REQUIRE(c->batch.invocations.size() == 1); // maxNumBatchRequests: 1
+    auto got = *protocol::as_string(c->batch.invocations[0].argument);
+    if (env.failed(fakes::faulty_env::op::commit) == 0 || (at_hub.empty() && got != "x"))
+      continue; // a call of the partition that failed
+    at_hub.push_back(got);
+    answer(*c, invocation_response{});
+  }
+  CHECK(at_hub == std::vector<std::string>{"x", "m1", "m2"});
+  CHECK(env.failed(fakes::faulty_env::op::commit) == 1);
+  CHECK(!client->next(300ms)); // nothing more
+  CHECK(node->health().restarts == 1);
+  auto letters = node->dead_letters();
+  REQUIRE(letters);
+  CHECK(letters->empty());
 }
