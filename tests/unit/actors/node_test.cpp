@@ -319,3 +319,56 @@ TEST_CASE_FIXTURE(one_per_call, "a message whose spill to a full address's backl
   REQUIRE(letters);
   CHECK(letters->empty());
 }
+
+namespace {
+
+/// An at-least-once playground egress: records are appended after each batch's commit.
+struct at_least_once : fixture {
+  at_least_once() : fixture(R"(kind: io.statefun.endpoints.v2/http
+spec:
+  functions: test/*
+  urlPathTemplate: http://127.0.0.1:1/{function.name}
+---
+kind: io.statefun.playground.v1/egress
+spec:
+  port: 0
+  topics: [out]
+  deliverySemantic: at-least-once
+)") {}
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(at_least_once, "an at-least-once egress append that fails is not lost: rebuilt, the record is appended") {
+  const address emitter{{"test", "emitter"}, "e"};
+  invocation_response emit;
+  emit.egresses.push_back({"io.statefun.playground", "egress",
+                           protocol::typed_value{io::playground_record_type, true,
+                                                 R"({"topic":"out","payload":"p"})"}});
+  REQUIRE(node->deliver(emitter, protocol::make_string("a")));
+  auto c = client->next();
+  REQUIRE(c);
+  // The batch's own commit goes through (it numbers the record); the
+  // append to the egress store after it fails.
+  env.fail(fakes::faulty_env::op::commit, EIO, 1, 1);
+  answer(*c, emit);
+  auto again = client->next(30s);
+  REQUIRE(again);
+  REQUIRE(again->batch.invocations.size() == 1);
+  CHECK(*protocol::as_string(again->batch.invocations[0].argument) == "a");
+  CHECK(env.failed(fakes::faulty_env::op::commit) == 1);
+  answer(*again, emit);
+  auto egress = node->egress();
+  REQUIRE(egress);
+  std::optional<std::string> record;
+  for (int i = 0; i < 300 && !record; ++i) {
+    auto r = egress->pop("out");
+    REQUIRE(r);
+    record = *r;
+    if (!record)
+      std::this_thread::sleep_for(10ms); // appended right after the commit, on the partition's thread
+  }
+  CHECK(record == "p");
+  CHECK(!*egress->pop("out"));
+  CHECK(node->health().restarts == 1);
+}
