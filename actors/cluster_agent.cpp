@@ -1,12 +1,16 @@
 #include "actors/cluster_agent.hpp"
 
+#include "protocol/key_group.hpp"
 #include "state/atomic_file.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace hearth::actors {
@@ -32,12 +36,24 @@ result<std::vector<endpoint>> parse_endpoints(const std::string& text) {
 
 // -- metadata ---------------------------------------------------------------------
 
-status write_cluster_metadata(const std::string& path, const cluster_view& v) {
+namespace {
+
+std::string digest_of(const std::string& module) {
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", protocol::murmur3_32(module));
+  return std::string{hex} + "-" + std::to_string(module.size());
+}
+
+} // namespace
+
+status write_cluster_metadata(const std::string& path, const cluster_view& v,
+                              const cluster_terms& terms) {
   nlohmann::json j;
   j["format"] = 1;
   j["epoch"] = v.epoch;
   j["coordinator"] = v.coordinator;
   j["max_key_groups"] = v.max_key_groups;
+  j["module_digest"] = digest_of(terms.module);
   j["members"] = nlohmann::json::array();
   for (auto& m : v.members)
     j["members"].push_back({{"id", m.id}, {"incarnation", m.incarnation}, {"host", m.host},
@@ -45,10 +61,16 @@ status write_cluster_metadata(const std::string& path, const cluster_view& v) {
   return state::write_atomically(path, j.dump(2) + "\n");
 }
 
-result<std::optional<cluster_view>> read_cluster_metadata(const std::string& path) {
+std::string module_digest(const std::string& module) { return digest_of(module); }
+
+result<std::optional<cluster_view>> read_cluster_metadata(const std::string& path,
+                                                          const cluster_terms* terms) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec)
+    return std::optional<cluster_view>{};
   std::ifstream in{path};
   if (!in)
-    return std::optional<cluster_view>{};
+    return error{errc::io, "cannot read " + path};
   std::stringstream text;
   text << in.rdbuf();
   auto j = nlohmann::json::parse(text.str(), nullptr, false);
@@ -66,6 +88,14 @@ result<std::optional<cluster_view>> read_cluster_metadata(const std::string& pat
       v.members.push_back({m.at("id").get<std::string>(), m.at("incarnation").get<std::uint64_t>(),
                            m.at("host").get<std::string>(), m.at("port").get<std::uint16_t>(),
                            m.at("partitions").get<std::uint32_t>(), m.at("draining").get<bool>()});
+    // The cluster's terms are fixed for its life.
+    if (terms && v.max_key_groups != terms->max_key_groups)
+      return error{errc::conflict, "the cluster in " + path + " has max_key_groups="
+                                     + std::to_string(v.max_key_groups) + ", this node "
+                                     + std::to_string(terms->max_key_groups)};
+    if (terms && j.at("module_digest").get<std::string>() != digest_of(terms->module))
+      return error{errc::conflict, "the cluster in " + path
+                                     + " runs another module.yaml than this node's"};
     return std::optional<cluster_view>{std::move(v)};
   } catch (const std::exception& e) {
     return bad(std::string{"a field is missing or has the wrong type ("} + e.what() + ")");
@@ -77,6 +107,10 @@ result<std::optional<cluster_view>> read_cluster_metadata(const std::string& pat
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("cretry")>;
+
+/// Connect attempts before a member of a resumed view is declared gone (one
+/// per retry interval): a slow connect is not a dead node.
+constexpr int attempts_before_gone = 3;
 
 std::string describe(const cluster_view& v) {
   std::string s = "epoch " + std::to_string(v.epoch) + ":";
@@ -90,14 +124,20 @@ struct agent_state {
   cluster_agent_config cfg;
   caf::event_based_actor* self = nullptr;
   epoch_fence fence;
-  std::optional<membership> keeper; // on the coordinator
+  std::optional<cluster_view> last_view;       // the newest view seen (kept while rejoining)
+  std::optional<membership> keeper;            // on the coordinator
   std::map<std::string, caf::actor> peers;     // member id -> its agent (connected)
   std::map<caf::actor_addr, std::pair<std::string, std::uint64_t>> watched;
   std::set<std::string> connecting;            // member ids being connected to
+  std::map<std::string, int> unreachable;      // keeper: failed connects per member
+  std::set<std::pair<std::string, std::uint64_t>> losses; // keeper: not yet in the metadata
   caf::actor coordinator;                      // the coordinator's agent (members)
-  std::vector<caf::response_promise> waiters;  // joined_atom
+  std::optional<endpoint> coordinator_at;      // where it was last known to listen
+  std::vector<caf::response_promise> waiters;  // start_atom
   std::string problem;
-  bool refused = false;                        // a join was refused: nothing more to try
+  bool was_member = false;                     // this incarnation was in an adopted view
+  bool refused = false;                        // refused before ever being a member: final
+  bool joining = false;                        // a join attempt runs
   bool retry_armed = false;
   bool started = false;
 
@@ -113,8 +153,8 @@ struct agent_state {
   cluster_status status() const {
     cluster_status s;
     s.self = cfg.self;
-    if (fence.view())
-      s.view = *fence.view();
+    if (last_view)
+      s.view = *last_view;
     s.member = member();
     s.coordinator = keeper.has_value();
     s.problem = problem;
@@ -146,7 +186,12 @@ void arm_retry(const state_ptr& st) {
   st->self->delayed_send(st->self, st->cfg.retry, retry_atom::value);
 }
 
+/// Monitors `agent` as member `id` (replacing what was watched for it).
 void watch(const state_ptr& st, const std::string& id, std::uint64_t incarnation, caf::actor agent) {
+  if (auto old = st->peers.find(id); old != st->peers.end() && old->second != agent) {
+    st->watched.erase(old->second.address());
+    st->self->demonitor(old->second);
+  }
   st->watched[agent.address()] = {id, incarnation};
   st->self->monitor(agent);
   st->peers[id] = std::move(agent);
@@ -170,6 +215,36 @@ void connect(const state_ptr& st, const endpoint& where, std::function<void(caf:
 
 void adopt(const state_ptr& st, const cluster_view& v);
 
+/// The coordinator makes `next` the view: written to the metadata first; a
+/// change whose metadata cannot be written does not happen (false).
+bool commit_view(const state_ptr& st, const membership& before, const cluster_view& next) {
+  if (auto s = write_cluster_metadata(st->cfg.metadata_path, next, st->cfg.terms); !s) {
+    st->log("cannot write the cluster metadata: " + s.err().message);
+    *st->keeper = before;
+    return false;
+  }
+  adopt(st, next);
+  return true;
+}
+
+/// The coordinator declares incarnation `incarnation` of `id` gone; when the
+/// metadata cannot be written, it tries again at the next retry.
+void declare_gone(const state_ptr& st, const std::string& id, std::uint64_t incarnation) {
+  auto before = *st->keeper;
+  auto next = st->keeper->remove(id, incarnation);
+  if (!next) {
+    st->losses.erase({id, incarnation});
+    return;
+  }
+  if (commit_view(st, before, *next)) {
+    st->losses.erase({id, incarnation});
+    st->unreachable.erase(id);
+  } else {
+    st->losses.insert({id, incarnation});
+    arm_retry(st);
+  }
+}
+
 /// Connects to every member this node has no direct connection to yet.
 void mesh(const state_ptr& st, const cluster_view& v) {
   for (auto& m : v.members) {
@@ -182,50 +257,59 @@ void mesh(const state_ptr& st, const cluster_view& v) {
       st, {m.host, m.port},
       [=](caf::actor agent) {
         st->connecting.erase(id);
+        // The view may have moved on meanwhile: watch only the current incarnation.
+        auto* now = st->last_view ? st->last_view->find(id) : nullptr;
+        if (!now || now->incarnation != incarnation)
+          return;
+        st->unreachable.erase(id);
         watch(st, id, incarnation, agent);
-        if (st->keeper && st->fence.view())
+        if (st->keeper && st->last_view)
           // A member of a resumed view learns the coordinator's new address.
-          st->self->send(agent, view_atom::value, *st->fence.view());
-        else if (st->fence.view() && id == st->fence.view()->coordinator)
+          st->self->send(agent, view_atom::value, *st->last_view);
+        else if (st->last_view && id == st->last_view->coordinator)
           st->coordinator = agent;
       },
       [=](const std::string& why) {
         st->connecting.erase(id);
         st->log(why);
-        if (st->keeper) {
-          // A member of a resumed view that cannot be reached is gone.
-          auto before = *st->keeper;
-          if (auto next = st->keeper->remove(id, incarnation)) {
-            if (auto s = write_cluster_metadata(st->cfg.metadata_path, *next); !s) {
-              st->log("cannot write the cluster metadata: " + s.err().message);
-              *st->keeper = before;
-              return;
-            }
-            adopt(st, *next);
-          }
-        } else {
-          arm_retry(st);
-        }
+        if (st->keeper && ++st->unreachable[id] >= attempts_before_gone)
+          return declare_gone(st, id, incarnation);
+        arm_retry(st);
       });
   }
 }
 
-/// Sends `v` to every connected member (the coordinator).
+/// Sends `v` to every connected member (the coordinator), the replaced
+/// incarnations too: they learn they are fenced.
 void broadcast(const state_ptr& st, const cluster_view& v) {
   for (auto& [id, agent] : st->peers)
     if (v.find(id))
       st->self->send(agent, view_atom::value, v);
 }
 
+void try_join(const state_ptr& st);
+
 void adopt(const state_ptr& st, const cluster_view& v) {
+  auto* me = v.find(st->cfg.self.id);
+  bool in_it = me && me->incarnation == st->cfg.self.incarnation;
+  // A node that is not a member yet ignores views without it (stale ones, or
+  // a resumed coordinator's that still names an older incarnation).
+  if (!st->was_member && !in_it && !st->keeper)
+    return;
   if (!st->fence.adopt(v))
     return;
+  st->last_view = v;
+  if (auto* c = v.find(v.coordinator))
+    st->coordinator_at = endpoint{c->host, c->port};
   st->log(describe(v) + (st->fence.fenced() ? " (this node is not in it: fenced)" : ""));
   if (st->keeper)
     broadcast(st, v);
-  // Members that left the view are no longer peers.
+  // Members that left the view, or that it names as another incarnation,
+  // are no longer peers.
   for (auto it = st->peers.begin(); it != st->peers.end();) {
-    if (!v.find(it->first)) {
+    auto* m = v.find(it->first);
+    auto w = st->watched.find(it->second.address());
+    if (!m || (w != st->watched.end() && w->second.second != m->incarnation)) {
       st->watched.erase(it->second.address());
       st->self->demonitor(it->second);
       it = st->peers.erase(it);
@@ -244,24 +328,59 @@ void adopt(const state_ptr& st, const cluster_view& v) {
     auto inc = st->cfg.next_incarnation();
     if (!inc) {
       st->problem = "fenced, and no new incarnation: " + inc.err().message;
+      arm_retry(st);
       return;
     }
     st->cfg.self.incarnation = *inc;
     st->fence = epoch_fence{st->cfg.self.id, *inc};
+    st->was_member = false;
     st->problem = "rejoining as incarnation " + std::to_string(*inc);
     st->coordinator = caf::actor{};
-    arm_retry(st);
-    return;
+    return try_join(st);
   }
+  st->was_member = true;
   st->problem.clear();
   mesh(st, v);
   st->answer_waiters();
 }
 
-void try_join(const state_ptr& st, std::vector<endpoint> targets, size_t i);
+/// Where to join (or find the coordinator): where it was last known to
+/// listen, the coordinator the metadata names, then the seeds.
+std::vector<endpoint> join_targets(const state_ptr& st) {
+  std::vector<endpoint> out;
+  auto add = [&](const endpoint& e) {
+    if (e.host == st->cfg.self.host && e.port == st->cfg.self.port)
+      return;
+    for (auto& x : out)
+      if (x.host == e.host && x.port == e.port)
+        return;
+    out.push_back(e);
+  };
+  if (st->coordinator_at)
+    add(*st->coordinator_at);
+  if (auto meta = read_cluster_metadata(st->cfg.metadata_path); meta && *meta)
+    if (auto* c = (*meta)->find((*meta)->coordinator))
+      add({c->host, c->port});
+  for (auto& s : st->cfg.seeds)
+    add(s);
+  return out;
+}
 
-/// Asks the agent at `where` to let this node join.
-void join_at(const state_ptr& st, const endpoint& where, std::vector<endpoint> targets, size_t i) {
+void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i);
+
+/// The join attempt ends without an answer: try again later.
+void join_later(const state_ptr& st) {
+  st->joining = false;
+  st->log("cannot join yet (" + st->problem + "); trying again");
+  arm_retry(st);
+}
+
+/// Asks targets[i] to let this node join; a member that is not the
+/// coordinator answers with its view, and the coordinator it names is asked.
+void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
+  if (i >= targets.size())
+    return join_later(st);
+  auto where = targets[i];
   connect(
     st, where,
     [=](caf::actor agent) {
@@ -270,17 +389,21 @@ void join_at(const state_ptr& st, const endpoint& where, std::vector<endpoint> t
           [=](cluster_view& v) {
             auto* me = v.find(st->cfg.self.id);
             if (!me || me->incarnation != st->cfg.self.incarnation) {
-              // Not the coordinator: it answered with its view; go to the one it names.
               auto* c = v.find(v.coordinator);
               if (!c || (c->host == where.host && c->port == where.port)) {
                 st->problem = "the cluster at " + where.to_string() + " names no reachable coordinator";
-                return arm_retry(st);
+                return join_at(st, targets, i + 1);
               }
-              return join_at(st, {c->host, c->port}, targets, i);
+              auto next = targets;
+              next.insert(next.begin() + static_cast<std::ptrdiff_t>(i) + 1, endpoint{c->host, c->port});
+              return join_at(st, next, i + 1);
             }
+            st->joining = false;
             auto* c = v.find(v.coordinator);
-            if (c && c->host == where.host && c->port == where.port)
+            if (c && c->host == where.host && c->port == where.port) {
               st->coordinator = agent;
+              watch(st, c->id, c->incarnation, agent);
+            }
             adopt(st, v);
           },
           [=](caf::error& err) {
@@ -288,92 +411,91 @@ void join_at(const state_ptr& st, const endpoint& where, std::vector<endpoint> t
             auto& ctx = err.context();
             if (ctx.match_elements<std::string>())
               why = ctx.get_as<std::string>(0);
-            if (why.find("cannot join") != std::string::npos) {
-              st->problem = why;
-              st->refused = true;
-              st->log(why);
-              st->answer_waiters();
-              return;
-            }
             st->problem = "joining through " + where.to_string() + ": " + why;
-            try_join(st, targets, i + 1);
+            if (why.find("cannot join") != std::string::npos && !st->was_member
+                && !st->last_view) {
+              // Refused on the first join (other terms, a taken id): final.
+              st->joining = false;
+              st->refused = true;
+              st->problem = why;
+              st->log(why);
+              return st->answer_waiters();
+            }
+            join_at(st, targets, i + 1);
           });
     },
     [=](const std::string& why) {
       st->problem = why;
-      try_join(st, targets, i + 1);
+      join_at(st, targets, i + 1);
     });
 }
 
-/// Joins through targets[i], or the next ones; after the last, waits and
-/// starts again.
-void try_join(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
-  if (i >= targets.size()) {
-    st->log("cannot join yet (" + st->problem + "); trying again");
+void try_join(const state_ptr& st) {
+  if (st->joining || st->refused)
+    return;
+  auto targets = join_targets(st);
+  if (targets.empty()) {
+    st->problem = "no member to join through";
     return arm_retry(st);
   }
-  join_at(st, targets[i], targets, i);
+  st->joining = true;
+  join_at(st, std::move(targets), 0);
 }
 
-/// Where a member that lost the coordinator (or was fenced) goes: the
-/// coordinator of its last view, then its seeds.
-std::vector<endpoint> join_targets(const state_ptr& st) {
-  std::vector<endpoint> out;
-  if (auto& v = st->fence.view())
-    if (auto* c = v->find(v->coordinator); c && c->id != st->cfg.self.id)
-      out.push_back({c->host, c->port});
-  for (auto& s : st->cfg.seeds)
-    out.push_back(s);
-  return out;
-}
-
-/// A member asks the coordinator for the view after losing it: if this
-/// incarnation is still a member, it just adopts the view; otherwise it
-/// rejoins.
-void resync(const state_ptr& st) {
-  auto targets = join_targets(st);
-  if (targets.empty())
-    return;
-  if (!st->member())
-    return try_join(st, targets, 0);
+/// A member that lost the coordinator asks it for the view: still a member,
+/// it adopts it (and learns the coordinator's new address); left out, it
+/// rejoins as a new incarnation.
+void resync(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
+  if (i >= targets.size()) {
+    if (st->problem.empty())
+      st->problem = "the coordinator is unreachable";
+    return arm_retry(st);
+  }
+  auto where = targets[i];
   connect(
-    st, targets.front(),
+    st, where,
     [=](caf::actor agent) {
       st->self->request(agent, st->cfg.request_timeout, sync_atom::value, st->cfg.self)
         .then(
           [=](cluster_view& v) {
-            st->coordinator = agent;
+            auto* c = v.find(v.coordinator);
+            if (c && c->host == where.host && c->port == where.port) {
+              st->coordinator = agent;
+              watch(st, c->id, c->incarnation, agent);
+            }
+            auto* me = v.find(st->cfg.self.id);
+            if (!me || me->incarnation != st->cfg.self.incarnation || v.epoch < st->fence.epoch()) {
+              adopt(st, v); // fenced: rejoins
+              if (st->member())
+                try_join(st);
+              return;
+            }
             adopt(st, v);
-            if (st->fence.epoch() >= v.epoch && st->member())
-              st->problem.clear();
+            st->problem.clear();
+            mesh(st, v);
           },
           [=](caf::error& err) {
             st->problem = "the coordinator does not answer: " + st->self->system().render(err);
-            arm_retry(st);
+            resync(st, targets, i + 1);
           });
     },
     [=](const std::string& why) {
       st->problem = "the coordinator is unreachable: " + why;
-      arm_retry(st);
+      resync(st, targets, i + 1);
     });
 }
 
 /// Starts as the coordinator: a new cluster, or the one the metadata holds.
 void found(const state_ptr& st, std::optional<cluster_view> resumed) {
+  cluster_view v;
   if (resumed) {
     st->keeper.emplace(std::move(*resumed), st->cfg.terms);
-    // This node again, as its new incarnation: a new epoch.
-    auto v = st->keeper->join(st->cfg.self, st->cfg.terms);
-    if (!v) {
-      st->problem = v.err().message;
-      st->refused = true;
-      return st->answer_waiters();
-    }
+    v = st->keeper->resume(st->cfg.self);
   } else {
     st->keeper.emplace(st->cfg.self, st->cfg.terms);
+    v = st->keeper->view();
   }
-  auto v = st->keeper->view();
-  if (auto s = write_cluster_metadata(st->cfg.metadata_path, v); !s) {
+  if (auto s = write_cluster_metadata(st->cfg.metadata_path, v, st->cfg.terms); !s) {
     st->problem = "cannot write the cluster metadata: " + s.err().message;
     st->refused = true;
     return st->answer_waiters();
@@ -395,48 +517,46 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
     if (auto p = st->peers.find(id); p != st->peers.end() && p->second.address() == msg.source)
       st->peers.erase(p);
     st->log("lost the connection to " + id + "#" + std::to_string(incarnation));
-    if (st->keeper) {
-      auto before = *st->keeper;
-      auto next = st->keeper->remove(id, incarnation);
-      if (!next)
-        return;
-      if (auto s = write_cluster_metadata(st->cfg.metadata_path, *next); !s) {
-        // Not declared gone until the metadata says so: try again.
-        st->log("cannot write the cluster metadata: " + s.err().message);
-        *st->keeper = before;
-        return;
-      }
-      adopt(st, *next);
-    } else if (st->fence.view() && id == st->fence.view()->coordinator) {
+    if (st->keeper)
+      return declare_gone(st, id, incarnation);
+    if (st->last_view && id == st->last_view->coordinator) {
       st->coordinator = caf::actor{};
       st->problem = "the coordinator is unreachable";
-      arm_retry(st);
     }
+    arm_retry(st); // reconnect to it (or find the coordinator again)
   });
   // Nothing happens until the node has published the agent (start_atom).
   auto begin = [=] {
-    auto known = read_cluster_metadata(st->cfg.metadata_path);
-    if (!known) {
-      st->problem = known.err().message;
+    auto refuse = [&](const std::string& why) {
+      st->problem = why;
       st->refused = true;
-      return st->answer_waiters();
-    }
-    if (!st->cfg.seeds.empty())
-      return try_join(st, st->cfg.seeds, 0);
+      st->answer_waiters();
+    };
+    auto known = read_cluster_metadata(st->cfg.metadata_path);
+    if (!known)
+      return refuse(known.err().message);
     auto& v = *known;
-    if (v && v->coordinator != st->cfg.self.id && v->find(v->coordinator)) {
-      // Another node keeps this cluster: join through it.
-      auto* c = v->find(v->coordinator);
-      return try_join(st, {{c->host, c->port}}, 0);
+    // The metadata decides who keeps the cluster: this node again, after a
+    // restart on its data dir (a newer incarnation), whatever --join says;
+    // or the node it names (joined through, with the seeds).
+    auto* keeper = v ? v->find(v->coordinator) : nullptr;
+    bool mine = keeper && keeper->id == st->cfg.self.id && keeper->incarnation < st->cfg.self.incarnation;
+    if (v && (mine || !keeper)) {
+      // Resuming: on the terms the cluster was founded on.
+      if (auto checked = read_cluster_metadata(st->cfg.metadata_path, &st->cfg.terms); !checked)
+        return refuse("cannot resume the cluster: " + checked.err().message);
+      return found(st, std::move(v));
     }
-    found(st, std::move(v));
+    if (v || !st->cfg.seeds.empty())
+      return try_join(st);
+    found(st, std::nullopt);
   };
   return {
     [=](join_atom, member_info& m, cluster_terms& terms) -> caf::result<cluster_view> {
       if (!st->keeper) {
         // Not the coordinator: the view names it.
-        if (st->fence.view())
-          return *st->fence.view();
+        if (st->last_view)
+          return *st->last_view;
         return caf::make_error(caf::sec::runtime_error,
                                "node '" + st->cfg.self.id + "' is not a member yet");
       }
@@ -444,30 +564,21 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       auto v = st->keeper->join(m, terms);
       if (!v)
         return caf::make_error(caf::sec::runtime_error, v.err().message);
-      if (auto s = write_cluster_metadata(st->cfg.metadata_path, *v); !s) {
-        *st->keeper = before;
+      if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
         return caf::make_error(caf::sec::runtime_error,
-                               "the coordinator cannot write the cluster metadata: " + s.err().message);
-      }
-      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      if (sender) {
-        if (auto old = st->peers.find(m.id); old != st->peers.end()) {
-          st->watched.erase(old->second.address());
-          self->demonitor(old->second);
-          st->peers.erase(old);
-        }
+                               "the coordinator cannot write the cluster metadata");
+      if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
         watch(st, m.id, m.incarnation, sender);
-      }
-      adopt(st, *v);
       return *v;
     },
     [=](sync_atom, member_info& m) -> caf::result<cluster_view> {
-      if (!st->keeper || !st->fence.view())
-        return caf::make_error(caf::sec::runtime_error, "node '" + st->cfg.self.id + "' is not the coordinator");
-      auto& v = *st->fence.view();
+      if (!st->keeper || !st->last_view)
+        return caf::make_error(caf::sec::runtime_error,
+                               "node '" + st->cfg.self.id + "' is not the coordinator");
+      auto& v = *st->last_view;
       auto* known = v.find(m.id);
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      if (known && known->incarnation == m.incarnation && sender && !st->peers.count(m.id))
+      if (known && known->incarnation == m.incarnation && sender)
         watch(st, m.id, m.incarnation, sender);
       return v;
     },
@@ -479,12 +590,18 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       st->retry_armed = false;
       if (st->refused)
         return;
-      if (!st->fence.view() || st->fence.fenced())
-        return try_join(st, join_targets(st), 0);
-      if (!st->coordinator && !st->keeper)
-        return resync(st);
-      if (st->fence.view())
-        mesh(st, *st->fence.view());
+      if (st->keeper) {
+        for (auto loss : std::set<std::pair<std::string, std::uint64_t>>{st->losses})
+          declare_gone(st, loss.first, loss.second);
+        if (st->last_view)
+          mesh(st, *st->last_view);
+        return;
+      }
+      if (!st->member())
+        return try_join(st);
+      if (!st->coordinator)
+        return resync(st, join_targets(st), 0);
+      mesh(st, *st->last_view);
     },
     [=](start_atom, std::uint16_t port) -> caf::result<cluster_status> {
       if (st->started)

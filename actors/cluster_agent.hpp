@@ -80,9 +80,16 @@ struct cluster_status {
 caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config cfg);
 
 /// The view kept in a metadata file; nullopt when there is none.
-result<std::optional<cluster_view>> read_cluster_metadata(const std::string& path);
-/// Replaces the metadata file atomically with `v`.
-status write_cluster_metadata(const std::string& path, const cluster_view& v);
+/// errc::conflict when `terms` are given and the cluster's (max_key_groups,
+/// the module.yaml, kept as a digest) differ; errc::io or errc::malformed
+/// when the file cannot be read or parsed.
+result<std::optional<cluster_view>> read_cluster_metadata(const std::string& path,
+                                                          const cluster_terms* terms = nullptr);
+/// The digest of a module.yaml's content kept in the metadata.
+std::string module_digest(const std::string& module);
+/// Replaces the metadata file atomically with `v` and the terms' digest.
+status write_cluster_metadata(const std::string& path, const cluster_view& v,
+                              const cluster_terms& terms);
 
 } // namespace hearth::actors
 

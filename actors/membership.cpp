@@ -6,7 +6,8 @@ namespace hearth::actors {
 
 namespace {
 
-/// "at line N: 'theirs' (the cluster has 'ours')", lines cut to 80 bytes.
+/// "at line N: 'theirs' (the cluster has 'ours')", lines cut to 80 bytes for
+/// display only.
 std::string first_difference(const std::string& theirs, const std::string& ours) {
   auto line_at = [](const std::string& text, size_t& pos) -> std::optional<std::string> {
     if (pos >= text.size())
@@ -14,18 +15,21 @@ std::string first_difference(const std::string& theirs, const std::string& ours)
     auto end = text.find('\n', pos);
     if (end == std::string::npos)
       end = text.size();
-    auto line = text.substr(pos, std::min<size_t>(end - pos, 80));
+    auto line = text.substr(pos, end - pos);
     pos = end + 1;
     return line;
+  };
+  auto show = [](const std::optional<std::string>& l) {
+    return l ? "'" + l->substr(0, 80) + (l->size() > 80 ? "...'" : "'") : std::string{"the end"};
   };
   size_t a = 0, b = 0;
   for (size_t n = 1;; ++n) {
     auto x = line_at(theirs, a);
     auto y = line_at(ours, b);
-    if (x == y && x)
-      continue;
-    auto show = [](const std::optional<std::string>& l) { return l ? "'" + *l + "'" : std::string{"the end"}; };
-    return "at line " + std::to_string(n) + ": " + show(x) + " (the cluster has " + show(y) + ")";
+    if (!x && !y)
+      return "in its line endings"; // the same lines, a trailing newline differs
+    if (x != y)
+      return "at line " + std::to_string(n) + ": " + show(x) + " (the cluster has " + show(y) + ")";
   }
 }
 
@@ -79,7 +83,12 @@ result<cluster_view> membership::join(const member_info& m, const cluster_terms&
   auto members = view_.members;
   auto it = std::find_if(members.begin(), members.end(),
                          [&](const member_info& x) { return x.id == m.id; });
+  if (m.id == view_.coordinator)
+    return refuse("it has the coordinator's node id");
   if (it != members.end()) {
+    if (m.incarnation == it->incarnation && m.host == it->host && m.port == it->port
+        && m.partitions == it->partitions)
+      return view_; // asked again (an answer was lost or late)
     if (m.incarnation <= it->incarnation)
       return refuse("incarnation " + std::to_string(m.incarnation) + " is not newer than "
                     + std::to_string(it->incarnation) + ", already a member");
@@ -93,6 +102,19 @@ result<cluster_view> membership::join(const member_info& m, const cluster_terms&
                     + " key groups");
     members.push_back(m);
   }
+  return next(std::move(members));
+}
+
+cluster_view membership::resume(const member_info& self) {
+  auto members = view_.members;
+  auto it = std::find_if(members.begin(), members.end(),
+                         [&](const member_info& x) { return x.id == self.id; });
+  if (it != members.end())
+    *it = self;
+  else
+    members.push_back(self);
+  view_.coordinator = self.id;
+  view_.max_key_groups = terms_.max_key_groups;
   return next(std::move(members));
 }
 
@@ -129,7 +151,7 @@ result<cluster_view> membership::drain(const std::string& id) {
 }
 
 epoch_fence::verdict epoch_fence::check(std::uint64_t epoch) const {
-  if (fenced_)
+  if (fenced_ || !view_)
     return verdict::fenced;
   auto mine = this->epoch();
   if (epoch < mine)

@@ -64,10 +64,16 @@ public:
   const cluster_terms& terms() const { return terms_; }
 
   /// Node `m` asks to join on `terms`. A known id with a newer incarnation
-  /// replaces the old one (it restarted). Refused (errc::conflict, saying
-  /// what differs) for other terms, an incarnation not newer than the one
-  /// known, no partitions, or more members than key groups.
+  /// replaces the old one (it restarted); the incarnation already known, at
+  /// the same address, gets the current view again (a repeated request).
+  /// Refused (errc::conflict, saying what differs) for other terms, the
+  /// coordinator's id, an older incarnation, no partitions, or more members
+  /// than key groups.
   result<cluster_view> join(const member_info& m, const cluster_terms& terms);
+
+  /// The coordinator `self` takes the cluster over again after a restart (as
+  /// its new incarnation, at its new address): a new view naming it.
+  cluster_view resume(const member_info& self);
 
   /// Incarnation `incarnation` of `id` is gone (failure detected, or it
   /// left): a new view without it. Nothing changes (nullopt) when that
@@ -96,7 +102,7 @@ public:
     current, // of this epoch: process it
     stale,   // of an older epoch: drop it and tell the sender to resynchronize
     ahead,   // of a newer epoch this node has not adopted: drop it and resynchronize
-    fenced,  // this node is no longer a member: drop everything
+    fenced,  // this node is not a member (yet, or any more): drop everything
   };
 
   /// Whether a message stamped `epoch` may be processed now.

@@ -5,9 +5,8 @@
 // their partitions to one global list; the key groups are split into
 // contiguous ranges over that list in order, with the formula a single node
 // uses for its own partitions (protocol::first_key_group). So the placement
-// depends only on the members' ids and partition counts: every node computes
-// the same one, and a change of membership moves as few ranges as the
-// contiguous split allows. A node alone is the single node of before.
+// depends only on the members' ids and partition counts, and every node
+// computes the same one. A node alone is the single node of before.
 //
 // Plain values; copied freely.
 

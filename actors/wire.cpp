@@ -55,7 +55,7 @@ bool same_member(const member_info& a, const member_info& b) {
 
 status check_wire_types(caf::actor_system& sys) {
   protocol::address target{{"com.example", "cart"}, "alice"};
-  protocol::invocation from_ingress{std::nullopt, protocol::typed_value{"com.example/Add", true, "\x01\x00x"}};
+  protocol::invocation from_ingress{std::nullopt, protocol::typed_value{"com.example/Add", true, std::string("\x01\x00x", 3)}};
   protocol::invocation from_function{target, protocol::make_int(7)};
   member_info m{"n1", 3, "127.0.0.1", 7000, 2, true};
   cluster_view v{9, "n1", 128, {m, member_info{"n2", 1, "::1", 7001, 4, false}}};

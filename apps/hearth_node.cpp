@@ -54,9 +54,12 @@ struct settings {
 };
 
 
+/// Prints `msg` and exits at once with `code`: threads (CAF's, the HTTP
+/// servers') may be running, so nothing is torn down on the way out.
 [[noreturn]] void die(int code, const std::string& msg) {
   std::cerr << "hearth-node: " << msg << std::endl;
-  std::exit(code);
+  std::cout.flush();
+  std::_Exit(code);
 }
 
 std::uint64_t duration_ms(const std::string& key, const std::string& value) {
@@ -190,14 +193,15 @@ void raise_open_files_limit() {
 /// member (or dies with the reason it cannot be).
 caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
                         const std::string& data_dir, const std::string& checkpoint_dir,
-                        const std::string& bind, int port, const std::vector<actors::endpoint>& seeds,
+                        const std::string& bind, const std::string& advertise, int port,
+                        const std::vector<actors::endpoint>& seeds,
                         const state::node_identity* identity, const settings& s,
                         apps::node_info& info) {
   namespace fs = std::filesystem;
   std::ifstream in{module_path};
   std::string module_text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   actors::cluster_agent_config acfg;
-  acfg.self = {identity->id, identity->incarnation, bind, 0, s.partitions, false};
+  acfg.self = {identity->id, identity->incarnation, advertise, 0, s.partitions, false};
   acfg.terms = {std::move(module_text), s.max_key_groups};
   acfg.seeds = seeds;
   auto shared = checkpoint_dir.empty() ? (fs::path{data_dir} / "checkpoints").string() : checkpoint_dir;
@@ -208,7 +212,8 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
       return next.err();
     return next->incarnation;
   };
-  auto agent = sys.spawn(actors::cluster_agent, std::move(acfg));
+  // Detached: it writes the metadata and the data dir's identity (fsyncs).
+  auto agent = sys.spawn<caf::detached>(actors::cluster_agent, std::move(acfg));
   auto published = sys.middleman().publish(agent, static_cast<std::uint16_t>(port), bind.c_str(), true);
   if (!published) {
     caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
@@ -273,12 +278,32 @@ int main(int argc, char** argv) {
                  "join a cluster: the port this node's cluster agent listens on (0: any free port)")
     ->check(CLI::Range(0, 65535));
   app.add_option("--join", join, "HOST:PORT[,HOST:PORT...]: members to join the cluster through");
+  std::string advertise;
+  app.add_option("--advertise", advertise,
+                 "the host other nodes reach this node's cluster port at (default: --bind; "
+                 "required when --bind is a wildcard address)");
   app.add_option("--node-id", node_id,
                  "this node's id in the cluster (default: the one kept in the data dir, else generated)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  bool clustered = cluster_port >= 0;
+  if (!clustered && (!join.empty() || !node_id.empty() || !advertise.empty()))
+    die(2, "--join, --node-id and --advertise need --cluster-port");
+  if (clustered && advertise.empty()) {
+    if (bind == "0.0.0.0" || bind == "::" || bind.empty())
+      die(2, "--bind " + bind + " is not an address other nodes can reach: give --advertise HOST");
+    advertise = bind;
+  }
+  std::vector<actors::endpoint> seeds;
+  if (!join.empty()) {
+    auto parsed = actors::parse_endpoints(join);
+    if (!parsed)
+      die(2, "--join " + join + ": " + parsed.err().message);
+    seeds = std::move(*parsed);
   }
 
   auto loaded = io::load_module(module_path);
@@ -302,17 +327,6 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-
-  bool clustered = cluster_port >= 0;
-  if (!clustered && (!join.empty() || !node_id.empty()))
-    die(2, "--join and --node-id need --cluster-port");
-  std::vector<actors::endpoint> seeds;
-  if (!join.empty()) {
-    auto parsed = actors::parse_endpoints(join);
-    if (!parsed)
-      die(2, "--join " + join + ": " + parsed.err().message);
-    seeds = std::move(*parsed);
-  }
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
@@ -382,7 +396,7 @@ int main(int argc, char** argv) {
   auto info = std::make_shared<apps::node_info>();
   caf::actor agent;
   if (clustered)
-    agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, cluster_port, seeds,
+    agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, advertise, cluster_port, seeds,
                          &*identity, s, *info);
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;
@@ -428,6 +442,8 @@ int main(int argc, char** argv) {
             << ", restored checkpoint " << node.restored_checkpoint() << std::endl;
   if (agent) {
     auto st = info->cluster();
+    if (!st)
+      die(1, "the cluster agent does not answer");
     ready += " cluster=" + st->self.host + ":" + std::to_string(st->self.port) + " node=" + st->self.id;
   }
   std::cerr << ready << std::endl;

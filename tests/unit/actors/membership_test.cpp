@@ -50,9 +50,15 @@ TEST_CASE("a node on other terms is refused with what differs") {
 
 TEST_CASE("a restarted node rejoins as a newer incarnation; an older one is refused") {
   membership m{node("n1"), terms};
-  REQUIRE(m.join(node("n2", 5), terms));
-  CHECK_FALSE(m.join(node("n2", 5), terms));
+  auto first = m.join(node("n2", 5), terms);
+  REQUIRE(first);
+  // Asked again (a lost answer): the same view, no new epoch.
+  auto repeated = m.join(node("n2", 5), terms);
+  REQUIRE(repeated);
+  CHECK(repeated->epoch == first->epoch);
   CHECK_FALSE(m.join(node("n2", 4), terms));
+  // The coordinator's id is never taken by another process.
+  CHECK(m.join(node("n1", 9), terms).err().message.find("coordinator's node id") != std::string::npos);
   auto v = m.join(node("n2", 6), terms);
   REQUIRE(v);
   CHECK(v->find("n2")->incarnation == 6);
@@ -89,7 +95,7 @@ TEST_CASE("a drained node keeps its membership but owns no key group") {
 TEST_CASE("epoch fencing: only messages of the adopted epoch pass; a node left out is fenced") {
   membership m{node("n1"), terms};
   epoch_fence n2{"n2", 1};
-  CHECK(n2.check(0) == epoch_fence::verdict::current); // nothing adopted yet
+  CHECK(n2.check(0) == epoch_fence::verdict::fenced); // not a member yet
   auto v2 = *m.join(node("n2"), terms);
   CHECK(n2.adopt(v2));
   CHECK_FALSE(n2.adopt(v2)); // not newer
@@ -113,4 +119,22 @@ TEST_CASE("epoch fencing: only messages of the adopted epoch pass; a node left o
   // The old incarnation seeing the new view stays fenced.
   CHECK(n2.adopt(v4));
   CHECK(n2.fenced());
+}
+
+TEST_CASE("a restarted coordinator takes its cluster over with a new view naming it") {
+  membership before{node("n1"), terms};
+  REQUIRE(before.join(node("n2"), terms));
+  auto saved = before.view();
+  membership resumed{saved, terms};
+  auto v = resumed.resume(member_info{"n1", 2, "127.0.0.1", 7100, 2, false});
+  CHECK(v.epoch == saved.epoch + 1);
+  CHECK(v.coordinator == "n1");
+  CHECK(v.find("n1")->incarnation == 2);
+  CHECK(v.find("n1")->port == 7100);
+  CHECK(v.find("n2")); // the others stay until they are found gone
+  // A cluster whose named coordinator is not among its members: taken over.
+  auto ghost = saved;
+  ghost.coordinator = "gone";
+  membership orphan{ghost, terms};
+  CHECK(orphan.resume(member_info{"n2", 3, "127.0.0.1", 7200, 2, false}).coordinator == "n2");
 }
