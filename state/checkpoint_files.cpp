@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -342,58 +343,89 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
   return std::optional<manifest>{};
 }
 
+namespace {
+
+/// What reading a chain of part files hands out, in file order.
+struct chain_visitor {
+  /// A key frame: a put (with its value) or a deletion.
+  std::function<status(bool put, std::string key, std::string value)> key;
+  /// A pending or logged message of the chain's last file.
+  std::function<status(char kind, inbox_entry entry)> entry;
+  /// An egress record of the chain's last file.
+  std::function<status(egress_entry record)> egress;
+};
+
+/// Reads `chain` (full file, then deltas) from `dir`, checking every file.
+status read_chain(const std::string& dir, const std::vector<std::string>& chain,
+                  const chain_visitor& visit) {
+  for (size_t i = 0; i < chain.size(); ++i) {
+    bool last = i + 1 == chain.size();
+    auto path = (fs::path{dir} / chain[i]).string();
+    auto r = read_part(path, [&](char kind, std::string_view body) -> status {
+      std::string k, v;
+      switch (kind) {
+        case frame_header:
+          return ok();
+        case frame_put:
+        case frame_del:
+          if (!take_str(body, k) || (kind == frame_put && !take_str(body, v)))
+            return error{errc::io, "bad key frame in " + path};
+          return visit.key(kind == frame_put, std::move(k), std::move(v));
+        case frame_pending:
+        case frame_logged: {
+          if (!last)
+            return ok();
+          auto e = decode_entry(body);
+          if (!e)
+            return e.err();
+          return visit.entry(kind, std::move(*e));
+        }
+        case frame_egress: {
+          if (!last)
+            return ok();
+          egress_entry e;
+          if (body.size() < 8)
+            return error{errc::io, "bad egress frame in " + path};
+          e.seq = get_u64(body);
+          body.remove_prefix(8);
+          if (!take_str(body, e.topic) || !take_str(body, e.payload))
+            return error{errc::io, "bad egress frame in " + path};
+          return visit.egress(std::move(e));
+        }
+        default:
+          return error{errc::io, "unknown frame in " + path};
+      }
+    });
+    if (!r)
+      return r;
+  }
+  return ok();
+}
+
+} // namespace
+
 result<part_extras> checkpoint_files::restore(store& target, const std::vector<std::string>& chain) {
   part_extras extras;
-  auto s = target.replace([&](write_batch& wb) -> status {
-    for (size_t i = 0; i < chain.size(); ++i) {
-      bool last = i + 1 == chain.size();
-      auto path = (fs::path{dir_} / chain[i]).string();
-      auto r = read_part(path, [&](char kind, std::string_view body) -> status {
-        std::string k, v;
-        switch (kind) {
-          case frame_header:
-            return ok();
-          case frame_put:
-            if (!take_str(body, k) || !take_str(body, v))
-              return error{errc::io, "bad key frame in " + path};
-            wb.put_raw(std::move(k), std::move(v));
-            return ok();
-          case frame_del:
-            if (!take_str(body, k))
-              return error{errc::io, "bad key frame in " + path};
-            wb.delete_raw(std::move(k));
-            return ok();
-          case frame_pending:
-          case frame_logged: {
-            if (!last)
-              return ok();
-            auto e = decode_entry(body);
-            if (!e)
-              return e.err();
-            (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(*e));
-            return ok();
-          }
-          case frame_egress: {
-            if (!last)
-              return ok();
-            egress_entry e;
-            if (body.size() < 8)
-              return error{errc::io, "bad egress frame in " + path};
-            e.seq = get_u64(body);
-            body.remove_prefix(8);
-            if (!take_str(body, e.topic) || !take_str(body, e.payload))
-              return error{errc::io, "bad egress frame in " + path};
-            extras.egress.push_back(std::move(e));
-            return ok();
-          }
-          default:
-            return error{errc::io, "unknown frame in " + path};
-        }
-      });
-      if (!r)
-        return r;
-    }
+  chain_visitor visit;
+  write_batch* batch = nullptr;
+  visit.key = [&](bool put, std::string k, std::string v) -> status {
+    if (put)
+      batch->put_raw(std::move(k), std::move(v));
+    else
+      batch->delete_raw(std::move(k));
     return ok();
+  };
+  visit.entry = [&](char kind, inbox_entry e) -> status {
+    (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(e));
+    return ok();
+  };
+  visit.egress = [&](egress_entry e) -> status {
+    extras.egress.push_back(std::move(e));
+    return ok();
+  };
+  auto s = target.replace([&](write_batch& wb) -> status {
+    batch = &wb;
+    return read_chain(dir_, chain, visit);
   });
   if (!s)
     return s.err();
@@ -423,55 +455,30 @@ result<part_extras> checkpoint_files::restore_range(store& target,
   part_extras extras;
   // Keys of no key group, as each chain leaves them (the last write of a chain wins).
   std::vector<std::map<std::string, std::optional<std::string>>> ungrouped(chains.size());
+  size_t c = 0;
+  write_batch* batch = nullptr;
+  chain_visitor visit;
+  visit.key = [&](bool put, std::string k, std::string v) -> status {
+    auto kg = group_of_key(k);
+    if (!kg)
+      ungrouped[c][std::move(k)] = put ? std::optional<std::string>{std::move(v)} : std::nullopt;
+    else if (in_range(*kg) && put)
+      batch->put_raw(std::move(k), std::move(v));
+    else if (in_range(*kg))
+      batch->delete_raw(std::move(k));
+    return ok();
+  };
+  visit.entry = [&](char kind, inbox_entry e) -> status {
+    if (in_range(e.kg.value))
+      (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(e));
+    return ok();
+  };
+  visit.egress = [](egress_entry) { return ok(); };
   auto s = target.replace([&](write_batch& wb) -> status {
-    for (size_t c = 0; c < chains.size(); ++c) {
-      auto& chain = chains[c];
-      for (size_t i = 0; i < chain.size(); ++i) {
-        bool last = i + 1 == chain.size();
-        auto path = (fs::path{dir_} / chain[i]).string();
-        auto r = read_part(path, [&](char kind, std::string_view body) -> status {
-          std::string k, v;
-          switch (kind) {
-            case frame_header:
-            case frame_egress:
-              return ok();
-            case frame_put:
-            case frame_del: {
-              if (!take_str(body, k) || (kind == frame_put && !take_str(body, v)))
-                return error{errc::io, "bad key frame in " + path};
-              auto kg = group_of_key(k);
-              if (!kg) {
-                ungrouped[c][std::move(k)] = kind == frame_put ? std::optional<std::string>{std::move(v)}
-                                                               : std::nullopt;
-                return ok();
-              }
-              if (!in_range(*kg))
-                return ok();
-              if (kind == frame_put)
-                wb.put_raw(std::move(k), std::move(v));
-              else
-                wb.delete_raw(std::move(k));
-              return ok();
-            }
-            case frame_pending:
-            case frame_logged: {
-              if (!last)
-                return ok();
-              auto e = decode_entry(body);
-              if (!e)
-                return e.err();
-              if (in_range(e->kg.value))
-                (kind == frame_pending ? extras.pending : extras.logged).push_back(std::move(*e));
-              return ok();
-            }
-            default:
-              return error{errc::io, "unknown frame in " + path};
-          }
-        });
-        if (!r)
-          return r;
-      }
-    }
+    batch = &wb;
+    for (c = 0; c < chains.size(); ++c)
+      if (auto r = read_chain(dir_, chains[c], visit); !r)
+        return r;
     // Merge what belongs to no key group.
     std::uint64_t seq = 0;
     std::map<std::string, std::vector<protocol::state_spec>> specs;

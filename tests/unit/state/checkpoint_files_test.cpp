@@ -23,14 +23,14 @@ namespace {
 const address alice{{"com.example", "cart"}, "alice"};
 const address bob{{"com.example", "cart"}, "bob"};
 
-void put(store& s, const address& a, const std::string& v) {
+void put(store& s, const address& a, const std::string& v, key_group kg = key_group{1}) {
   write_batch wb;
-  wb.put_state(key_group{1}, a, "items", stored_value{protocol::make_string(v), 1, 1});
+  wb.put_state(kg, a, "items", stored_value{protocol::make_string(v), 1, 1});
   REQUIRE(s.commit(wb));
 }
 
-std::string get(store& s, const address& a) {
-  auto states = s.load_states(key_group{1}, a);
+std::string get(store& s, const address& a, key_group kg = key_group{1}) {
+  auto states = s.load_states(kg, a);
   REQUIRE(states);
   if (!states->count("items"))
     return "<none>";
@@ -137,7 +137,7 @@ TEST_CASE("the newest complete manifest wins and retention keeps what it names")
     if (full)
       chain.clear();
     chain.push_back(part->file);
-    REQUIRE(files->write_manifest(manifest{id, 0, id * 10, 1, 128, {chain}}));
+    REQUIRE(files->write_manifest(manifest{id, 0, id * 10, 1, 128, {chain}, 0, {}}));
     REQUIRE(files->retain(2));
   }
   // A manifest being written (not renamed yet) does not count.
@@ -210,19 +210,8 @@ address in_groups(std::uint32_t begin, std::uint32_t end, const std::string& tag
   }
 }
 
-void put_in(store& s, const address& a, const std::string& v) {
-  write_batch wb;
-  wb.put_state(protocol::key_group_of(a.id, 128), a, "items", stored_value{protocol::make_string(v), 1, 1});
-  REQUIRE(s.commit(wb));
-}
-
-std::string value_in(store& s, const address& a) {
-  auto states = s.load_states(protocol::key_group_of(a.id, 128), a);
-  REQUIRE(states);
-  if (!states->count("items"))
-    return "<none>";
-  return *protocol::as_string(states->at("items").value);
-}
+/// The key group of `a` among 128.
+key_group kg_of(const address& a) { return protocol::key_group_of(a.id, 128); }
 } // namespace
 
 TEST_CASE("a partition of another placement restores its key groups from every part that holds them") {
@@ -238,10 +227,10 @@ TEST_CASE("a partition of another placement restores its key groups from every p
   auto mid0 = in_groups(43, 64, "mid");   // moves from old 0 to the new partition 1
   auto mid1 = in_groups(64, 85, "mid");   // moves from old 1 to the new partition 1
   auto high = in_groups(85, 128, "high"); // goes to the new partition 2
-  put_in(**p0, low, "low");
-  put_in(**p0, mid0, "mid0-old");
-  put_in(**p1, mid1, "mid1");
-  put_in(**p1, high, "high");
+  put(**p0, low, "low", kg_of(low));
+  put(**p0, mid0, "mid0-old", kg_of(mid0));
+  put(**p1, mid1, "mid1", kg_of(mid1));
+  put(**p1, high, "high", kg_of(high));
   {
     write_batch wb;
     wb.put_specs({"com.example", "cart"}, {{"items", "io.statefun.types/string"}});
@@ -264,7 +253,7 @@ TEST_CASE("a partition of another placement restores its key groups from every p
   REQUIRE(f0);
   REQUIRE(f1);
   // A delta on old partition 0: mid0 changes.
-  put_in(**p0, mid0, "mid0-new");
+  put(**p0, mid0, "mid0-new", kg_of(mid0));
   auto changed = (*p0)->take_changes();
   auto v0b = (*p0)->take_snapshot();
   auto d0 = files->write_part(2, 0, **v0b, &changed.keys, {});
@@ -274,13 +263,13 @@ TEST_CASE("a partition of another placement restores its key groups from every p
   // The new placement: three partitions; the middle one takes [43, 85).
   auto q = store::open(dir.path + "/q1");
   REQUIRE(q);
-  put_in(**q, low, "stale"); // whatever it held before goes
+  put(**q, low, "stale", kg_of(low)); // whatever it held before goes
   auto restored = files->restore_range(**q, chains, 43, 85);
   REQUIRE(restored);
-  CHECK(value_in(**q, mid0) == "mid0-new"); // the old partition 0's chain, delta applied
-  CHECK(value_in(**q, mid1) == "mid1");
-  CHECK(value_in(**q, low) == "<none>");
-  CHECK(value_in(**q, high) == "<none>");
+  CHECK(get(**q, mid0, kg_of(mid0)) == "mid0-new"); // the old partition 0's chain, delta applied
+  CHECK(get(**q, mid1, kg_of(mid1)) == "mid1");
+  CHECK(get(**q, low, kg_of(low)) == "<none>");
+  CHECK(get(**q, high, kg_of(high)) == "<none>");
   REQUIRE(restored->pending.size() == 1); // only the messages of its key groups
   CHECK(restored->pending[0].target == mid1);
   CHECK(restored->egress.empty());
