@@ -212,8 +212,7 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
       return next.err();
     return next->incarnation;
   };
-  // Detached: it writes the metadata and the data dir's identity (fsyncs).
-  auto agent = sys.spawn<caf::detached>(actors::cluster_agent, std::move(acfg));
+  auto agent = sys.spawn(actors::cluster_agent, std::move(acfg));
   auto published = sys.middleman().publish(agent, static_cast<std::uint16_t>(port), bind.c_str(), true);
   if (!published) {
     caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
@@ -471,8 +470,12 @@ int main(int argc, char** argv) {
   if (egress_srv)
     egress_srv->stop();
   admin_srv->stop();
-  if (agent)
-    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  if (agent) {
+    // Gone before the actor system shuts its middleman down.
+    caf::scoped_actor self{sys};
+    self->send_exit(agent, caf::exit_reason::user_shutdown);
+    self->wait_for(agent);
+  }
   started->reset();
   std::cerr << "hearth-node: stopped" << std::endl;
   return 0;
