@@ -131,11 +131,8 @@ struct agent_state {
   std::set<std::string> connecting;            // member ids being connected to
   std::map<std::string, int> unreachable;      // keeper: failed connects per member
   std::set<std::pair<std::string, std::uint64_t>> losses; // keeper: not yet in the metadata
-  caf::actor coordinator;                      // the coordinator's agent (members)
-  std::optional<endpoint> coordinator_at;      // where it was last known to listen
   std::vector<caf::response_promise> waiters;  // start_atom
   std::string problem;
-  bool was_member = false;                     // this incarnation was in an adopted view
   bool refused = false;                        // refused before ever being a member: final
   bool joining = false;                        // a join attempt runs
   bool retry_armed = false;
@@ -149,6 +146,15 @@ struct agent_state {
   }
 
   bool member() const { return fence.view() && !fence.fenced(); }
+
+  /// This incarnation was in a view it adopted (the fence adopts nothing
+  /// else, and starts afresh with each incarnation).
+  bool was_member() const { return fence.view().has_value(); }
+
+  /// A member is connected to the coordinator of its view.
+  bool reaches_coordinator() const {
+    return last_view && peers.count(last_view->coordinator) != 0;
+  }
 
   cluster_status status() const {
     cluster_status s;
@@ -266,8 +272,6 @@ void mesh(const state_ptr& st, const cluster_view& v) {
         if (st->keeper && st->last_view)
           // A member of a resumed view learns the coordinator's new address.
           st->self->send(agent, view_atom::value, *st->last_view);
-        else if (st->last_view && id == st->last_view->coordinator)
-          st->coordinator = agent;
       },
       [=](const std::string& why) {
         st->connecting.erase(id);
@@ -294,13 +298,11 @@ void adopt(const state_ptr& st, const cluster_view& v) {
   bool in_it = me && me->incarnation == st->cfg.self.incarnation;
   // A node that is not a member yet ignores views without it (stale ones, or
   // a resumed coordinator's that still names an older incarnation).
-  if (!st->was_member && !in_it && !st->keeper)
+  if (!st->was_member() && !in_it && !st->keeper)
     return;
   if (!st->fence.adopt(v))
     return;
   st->last_view = v;
-  if (auto* c = v.find(v.coordinator))
-    st->coordinator_at = endpoint{c->host, c->port};
   st->log(describe(v) + (st->fence.fenced() ? " (this node is not in it: fenced)" : ""));
   if (st->keeper)
     broadcast(st, v);
@@ -333,12 +335,9 @@ void adopt(const state_ptr& st, const cluster_view& v) {
     }
     st->cfg.self.incarnation = *inc;
     st->fence = epoch_fence{st->cfg.self.id, *inc};
-    st->was_member = false;
     st->problem = "rejoining as incarnation " + std::to_string(*inc);
-    st->coordinator = caf::actor{};
     return try_join(st);
   }
-  st->was_member = true;
   st->problem.clear();
   mesh(st, v);
   st->answer_waiters();
@@ -356,8 +355,9 @@ std::vector<endpoint> join_targets(const state_ptr& st) {
         return;
     out.push_back(e);
   };
-  if (st->coordinator_at)
-    add(*st->coordinator_at);
+  if (st->last_view)
+    if (auto* c = st->last_view->find(st->last_view->coordinator))
+      add({c->host, c->port});
   if (auto meta = read_cluster_metadata(st->cfg.metadata_path); meta && *meta)
     if (auto* c = (*meta)->find((*meta)->coordinator))
       add({c->host, c->port});
@@ -400,10 +400,8 @@ void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
             }
             st->joining = false;
             auto* c = v.find(v.coordinator);
-            if (c && c->host == where.host && c->port == where.port) {
-              st->coordinator = agent;
+            if (c && c->host == where.host && c->port == where.port)
               watch(st, c->id, c->incarnation, agent);
-            }
             adopt(st, v);
           },
           [=](caf::error& err) {
@@ -412,7 +410,7 @@ void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
             if (ctx.match_elements<std::string>())
               why = ctx.get_as<std::string>(0);
             st->problem = "joining through " + where.to_string() + ": " + why;
-            if (why.find("cannot join") != std::string::npos && !st->was_member
+            if (why.find("cannot join") != std::string::npos && !st->was_member()
                 && !st->last_view) {
               // Refused on the first join (other terms, a taken id): final.
               st->joining = false;
@@ -459,10 +457,8 @@ void resync(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
         .then(
           [=](cluster_view& v) {
             auto* c = v.find(v.coordinator);
-            if (c && c->host == where.host && c->port == where.port) {
-              st->coordinator = agent;
+            if (c && c->host == where.host && c->port == where.port)
               watch(st, c->id, c->incarnation, agent);
-            }
             auto* me = v.find(st->cfg.self.id);
             if (!me || me->incarnation != st->cfg.self.incarnation || v.epoch < st->fence.epoch()) {
               adopt(st, v); // fenced: rejoins
@@ -519,10 +515,8 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
     st->log("lost the connection to " + id + "#" + std::to_string(incarnation));
     if (st->keeper)
       return declare_gone(st, id, incarnation);
-    if (st->last_view && id == st->last_view->coordinator) {
-      st->coordinator = caf::actor{};
+    if (st->last_view && id == st->last_view->coordinator)
       st->problem = "the coordinator is unreachable";
-    }
     arm_retry(st); // reconnect to it (or find the coordinator again)
   });
   // Nothing happens until the node has published the agent (start_atom).
@@ -599,7 +593,7 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       }
       if (!st->member())
         return try_join(st);
-      if (!st->coordinator)
+      if (!st->reaches_coordinator())
         return resync(st, join_targets(st), 0);
       mesh(st, *st->last_view);
     },
