@@ -169,7 +169,7 @@ live_entry* ensure_live(const state_ptr& st, const address& target, std::string&
 }
 
 /// Hands `inv` to the address actor of `a` and records it as pending.
-/// `offset` is set for ingress records, whose sender waits for room.
+/// `ticket` is set for ingress records, whose sender waits for room.
 void push(const state_ptr& st, const address& a, live_entry& e, protocol::invocation inv,
           std::optional<ingress_ticket> ticket) {
   e.pending.push_back(inv);
