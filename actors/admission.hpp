@@ -43,6 +43,9 @@ public:
   admission(std::vector<std::shared_ptr<gate_port>> gates, std::uint32_t partition, size_t max_pending)
     : gates_(std::move(gates)), partition_(partition), max_pending_(max_pending) {}
 
+  /// Replaces the gates (a cluster's partition learns them with its peers).
+  void set_gates(std::vector<std::shared_ptr<gate_port>> gates) { gates_ = std::move(gates); }
+
   /// The gate of `origin` (a ticket's).
   gate_port& gate(std::uint32_t origin) { return *gates_.at(origin); }
 

@@ -14,7 +14,7 @@ status checkpoint_recorder::record(std::uint64_t id, state::store& store,
   auto changes = store.take_changes();
   bool full = changes.overflow || chain_.empty() || last_completed_ != last_recorded_
               || chain_.size() >= full_every_;
-  auto name = state::checkpoint_files::part_name(id, route_.self, full);
+  auto name = state::checkpoint_files::part_name(id, route_.self, full, epoch_);
   if (!full) {
     r.changed = std::make_shared<std::unordered_set<std::string>>(std::move(changes.keys));
     r.chain = chain_;
@@ -41,6 +41,7 @@ std::optional<snapshot_job> checkpoint_recorder::finish() {
       r.extras.logged.push_back({route_.kg_of(env.target), 0, env.target, {std::move(env.inv)}});
   snapshot_job job;
   job.checkpoint = r.id;
+  job.epoch = epoch_;
   job.partition = route_.self;
   job.view = std::move(r.view);
   job.changed = std::move(r.changed);

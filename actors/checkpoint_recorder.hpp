@@ -31,10 +31,12 @@ namespace hearth::actors {
 
 class checkpoint_recorder {
 public:
-  /// `last_completed`: the checkpoint the partition was restored from (0: none).
-  checkpoint_recorder(const routing& route, std::uint64_t full_every, std::uint64_t last_completed)
+  /// `last_completed`: the checkpoint the partition was restored from (0:
+  /// none); `epoch`: the cluster's (0: a single node), named in part files.
+  checkpoint_recorder(const routing& route, std::uint64_t full_every, std::uint64_t last_completed,
+                      std::uint64_t epoch = 0)
     : route_(route), tracker_(route.inputs()), full_every_(full_every),
-      last_recorded_(last_completed), last_completed_(last_completed) {}
+      last_recorded_(last_completed), last_completed_(last_completed), epoch_(epoch) {}
 
   /// What a barrier asks of the partition (see barrier_tracker::step).
   barrier_tracker::step on_barrier(std::uint64_t id, channel_id c) { return tracker_.on_barrier(id, c); }
@@ -84,6 +86,7 @@ private:
   std::optional<open_recording> rec_;
   std::uint64_t last_recorded_ = 0;
   std::uint64_t last_completed_ = 0;
+  std::uint64_t epoch_ = 0;
   std::vector<std::string> chain_;
   std::map<std::uint64_t, std::vector<std::string>> recorded_chains_;
 };

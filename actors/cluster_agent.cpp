@@ -107,6 +107,7 @@ result<std::optional<cluster_view>> read_cluster_metadata(const std::string& pat
 namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("cretry")>;
+using atimeout_atom = caf::atom_constant<caf::atom("atimeout")>;
 
 /// Connect attempts before a member of a resumed view is declared gone (one
 /// per retry interval): a slow connect is not a dead node.
@@ -137,6 +138,9 @@ struct agent_state {
   bool joining = false;                        // a join attempt runs
   bool retry_armed = false;
   bool started = false;
+  epoch_assembly assembly;                     // keeper: the epoch being put together
+  std::uint64_t running_epoch = 0;             // keeper: assembled and running
+  caf::actor keeper_agent;                     // member: who sent the last restore
 
   agent_state(cluster_agent_config c)
     : cfg(std::move(c)), fence(cfg.self.id, cfg.self.incarnation) {}
@@ -164,6 +168,7 @@ struct agent_state {
     s.member = member();
     s.coordinator = keeper.has_value();
     s.problem = problem;
+    s.running_epoch = running_epoch;
     return s;
   }
 
@@ -293,6 +298,29 @@ void broadcast(const state_ptr& st, const cluster_view& v) {
 
 void try_join(const state_ptr& st);
 
+/// Where a member's reports go: the agent that sent this epoch's restore,
+/// else the coordinator's, if connected.
+caf::actor keeper_of(const state_ptr& st) {
+  if (st->keeper_agent)
+    return st->keeper_agent;
+  if (st->last_view)
+    if (auto it = st->peers.find(st->last_view->coordinator); it != st->peers.end())
+      return it->second;
+  return {};
+}
+
+/// The coordinator renews the epoch (same members, a new view) when `epoch`
+/// is still the current one.
+void renew(const state_ptr& st, std::uint64_t epoch, const std::string& why) {
+  if (!st->keeper || !st->last_view || epoch != st->last_view->epoch)
+    return;
+  st->log("epoch " + std::to_string(epoch) + " is renewed: " + why);
+  auto before = *st->keeper;
+  auto next = st->keeper->renew();
+  if (!commit_view(st, before, next))
+    arm_retry(st);
+}
+
 void adopt(const state_ptr& st, const cluster_view& v) {
   auto* me = v.find(st->cfg.self.id);
   bool in_it = me && me->incarnation == st->cfg.self.incarnation;
@@ -303,6 +331,7 @@ void adopt(const state_ptr& st, const cluster_view& v) {
   if (!st->fence.adopt(v))
     return;
   st->last_view = v;
+  st->keeper_agent = {}; // the next restore names it
   st->log(describe(v) + (st->fence.fenced() ? " (this node is not in it: fenced)" : ""));
   if (st->keeper)
     broadcast(st, v);
@@ -608,6 +637,75 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       return caf::delegated<cluster_status>{};
     },
     [=](cstatus_atom) { return st->status(); },
+    // -- the epoch's assembly ---------------------------------------------------
+    [=](restore_atom, std::uint64_t epoch, std::uint64_t checkpoint, caf::actor& coordinator) {
+      if (!st->last_view || epoch != st->last_view->epoch || st->fence.fenced())
+        return;
+      if (st->keeper) {
+        if (self->current_sender() && self->current_sender()->node() != self->node())
+          return; // only this node's own names the checkpoint
+        st->assembly.begin(*st->last_view, checkpoint, coordinator);
+        for (auto& [id, agent] : st->peers)
+          if (st->last_view->find(id))
+            self->send(agent, restore_atom::value, epoch, checkpoint, coordinator);
+        self->delayed_send(self, st->cfg.assembly_timeout, atimeout_atom::value, epoch);
+      } else {
+        st->keeper_agent = caf::actor_cast<caf::actor>(self->current_sender());
+      }
+      if (st->cfg.on_restore)
+        st->cfg.on_restore(epoch, checkpoint, coordinator);
+    },
+    [=](ready_atom, node_wiring& w) {
+      if (!st->keeper) {
+        if (auto k = keeper_of(st))
+          self->send(k, ready_atom::value, std::move(w));
+        return;
+      }
+      if (auto all = st->assembly.ready(std::move(w))) {
+        for (auto& [id, agent] : st->peers)
+          if (st->last_view && st->last_view->find(id))
+            self->send(agent, go_atom::value, *all);
+        if (st->cfg.on_go)
+          st->cfg.on_go(*all);
+      }
+    },
+    [=](go_atom, cluster_wiring& w) {
+      if (st->keeper || !st->last_view || w.epoch != st->last_view->epoch || st->fence.fenced())
+        return;
+      if (st->cfg.on_go)
+        st->cfg.on_go(std::move(w));
+    },
+    [=](running_atom, std::uint64_t epoch, std::string& node) {
+      if (!st->keeper) {
+        if (auto k = keeper_of(st))
+          self->send(k, running_atom::value, epoch, std::move(node));
+        return;
+      }
+      if (st->assembly.running(node, epoch)) {
+        st->running_epoch = epoch;
+        st->log("epoch " + std::to_string(epoch) + " runs on every member");
+        // The checkpoint coordinator learns every partition and source.
+        if (auto all = st->assembly.wiring())
+          caf::anon_send(st->assembly.coordinator(), setup_atom::value, *all); // its answer is not needed
+      }
+    },
+    [=](renew_atom, std::uint64_t epoch, std::string& why) {
+      if (!st->keeper) {
+        if (auto k = keeper_of(st))
+          self->send(k, renew_atom::value, epoch, std::move(why));
+        return;
+      }
+      renew(st, epoch, why);
+    },
+    [=](atimeout_atom, std::uint64_t epoch) {
+      if (st->keeper && st->assembly.epoch() == epoch && st->running_epoch != epoch) {
+        std::string missing;
+        for (auto& id : st->assembly.missing())
+          missing += " " + id;
+        renew(st, epoch, "not assembled within " + std::to_string(st->cfg.assembly_timeout.count())
+                           + " ms" + (missing.empty() ? "" : " (not ready:" + missing + ")"));
+      }
+    },
   };
 }
 

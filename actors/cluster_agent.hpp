@@ -16,6 +16,14 @@
 // rejoins as a new incarnation. When the coordinator is unreachable, members
 // keep what they have and try it again every `retry`.
 //
+// It also carries the assembly of every epoch's pipeline (epoch_assembly.hpp):
+// the coordinator's node names the checkpoint to restore (restore, local),
+// the coordinator's agent sends it to every member, collects their wiring
+// (ready), sends the whole wiring to every member (go), and, once every
+// member runs (running), tells the epoch's checkpoint coordinator to start.
+// A member whose pipeline failed asks for a new epoch (renew); so does the
+// coordinator when an epoch is not assembled within `assembly_timeout`.
+//
 // Messages (atoms; wire types in wire.hpp):
 //   join_atom, member_info, cluster_terms -> cluster_view   (to any agent)
 //   view_atom, cluster_view                                  (coordinator -> members)
@@ -23,7 +31,13 @@
 //   start_atom, port -> cluster_status  (local, once published on `port`: answered
 //                                        when this node is a member, or an error)
 //   cstatus_atom -> cluster_status  (local)
+//   restore_atom, epoch, checkpoint, coordinator  (local on the coordinator's node; then to members)
+//   ready_atom, node_wiring        (local, then to the coordinator)
+//   go_atom, cluster_wiring        (coordinator -> members)
+//   running_atom, epoch, node      (local, then to the coordinator)
+//   renew_atom, epoch, reason      (local, then to the coordinator)
 
+#include "actors/epoch_assembly.hpp"
 #include "actors/membership.hpp"
 #include "actors/wire.hpp"
 
@@ -61,11 +75,16 @@ struct cluster_agent_config {
   std::string metadata_path;           // the view, kept by the coordinator (shared storage)
   std::chrono::milliseconds retry{1000};
   std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds assembly_timeout{60'000};
   /// A new view was adopted (`fenced`: it leaves this incarnation out).
   /// Called in the agent's context: it must not block.
   std::function<void(const cluster_view&, bool fenced)> on_view;
   /// A new incarnation for rejoining after being fenced (the data dir's).
   std::function<result<std::uint64_t>()> next_incarnation;
+  /// The epoch's assembly (see above); called in the agent's context: they
+  /// must not block.
+  std::function<void(std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator)> on_restore;
+  std::function<void(cluster_wiring)> on_go;
 };
 
 /// What the agent reports locally.
@@ -75,6 +94,7 @@ struct cluster_status {
   bool member = false;      // this incarnation is in the view
   bool coordinator = false; // this node keeps the membership
   std::string problem;      // why it is not a member, or the coordinator is unreachable
+  std::uint64_t running_epoch = 0; // the epoch whose pipeline runs on every member (coordinator)
 };
 
 caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config cfg);

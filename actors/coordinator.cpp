@@ -23,11 +23,12 @@ std::int64_t wall_ms() {
 struct coordinator_state {
   coordinator_config cfg;
   std::vector<caf::actor> partitions;
-  caf::actor source;
+  std::vector<caf::actor> sources;    // one per node
+  std::vector<std::string> nodes;     // their node ids (empty: a single node)
   std::uint64_t next_id = 0;
   std::optional<std::uint64_t> running;
   std::chrono::steady_clock::time_point started;
-  std::optional<std::uint64_t> position;
+  std::map<std::uint32_t, std::uint64_t> positions; // per source
   std::map<std::uint32_t, part_ack> acks;
   // Triggers (admin, shutdown): answered when a checkpoint that started after
   // the request completes.
@@ -42,15 +43,18 @@ void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state
   auto id = ++st->next_id;
   st->running = id;
   st->started = std::chrono::steady_clock::now();
-  st->position.reset();
+  st->positions.clear();
   st->acks.clear();
-  self->request(st->source, caf::infinite, barrier_atom::value, id)
-    .then([=](std::uint64_t pos) {
-      if (st->running != id)
-        return;
-      st->position = pos;
-      check(self, st); // every part may already be in
-    });
+  for (std::uint32_t i = 0; i < st->sources.size(); ++i)
+    self->request(st->sources[i], caf::infinite, barrier_atom::value, id)
+      .then(
+        [=](std::uint64_t pos) {
+          if (st->running != id)
+            return;
+          st->positions[i] = pos;
+          check(self, st); // every part may already be in
+        },
+        [=](caf::error&) {}); // a source that went away: the timeout abandons the checkpoint
 }
 
 void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
@@ -74,7 +78,8 @@ void abort(const std::shared_ptr<coordinator_state>& st, const std::string& reas
 }
 
 void check(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st) {
-  if (st->running && st->position && st->acks.size() == st->partitions.size())
+  if (st->running && st->positions.size() == st->sources.size()
+      && st->acks.size() == st->partitions.size())
     complete(self, st);
 }
 
@@ -83,12 +88,19 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   state::manifest m;
   m.id = id;
   m.time_ms = wall_ms();
-  m.ingress_position = *st->position;
+  if (st->nodes.empty()) {
+    m.ingress_position = st->positions[0];
+  } else {
+    m.epoch = st->cfg.epoch;
+    m.ingress_positions = st->cfg.kept_positions;
+    for (auto& [i, pos] : st->positions)
+      m.ingress_positions[st->nodes[i]] = pos;
+  }
   m.partitions = static_cast<std::uint32_t>(st->partitions.size());
   m.max_key_groups = st->cfg.max_key_groups;
   checkpoint_info info;
   info.id = id;
-  info.ingress_position = m.ingress_position;
+  info.ingress_position = st->positions[0];
   info.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - st->started)
                        .count();
@@ -110,7 +122,7 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   for (auto& [p, ack] : st->acks)
     if (!st->cfg.egress || ack.egress.empty())
       continue;
-    else if (auto s = st->cfg.egress->release(p, ack.egress); !s) {
+    else if (auto s = st->cfg.egress->release(p, ack.egress, st->cfg.epoch); !s) {
       std::cerr << "hearth-node: egress release failed: " << s.err().message << std::endl;
       released = false;
     }
@@ -119,8 +131,8 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   if (released)
     for (auto& p : st->partitions)
       self->send(p, completed_atom::value, id);
-  if (auto s = st->cfg.log->trim(m.ingress_position); !s)
-    std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
+  for (auto& [i, pos] : st->positions)
+    self->send(st->sources[i], completed_atom::value, id, pos); // each trims its log
   if (auto s = st->cfg.files->retain(st->cfg.keep); !s)
     std::cerr << "hearth-node: checkpoint retention failed: " << s.err().message << std::endl;
   info.time_ms = wall_ms();
@@ -145,9 +157,15 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
   st->next_id = cfg.last_completed;
   st->cfg = std::move(cfg);
   return {
-    [=](setup_atom, std::vector<caf::actor>& partitions, caf::actor& source) {
-      st->partitions = std::move(partitions);
-      st->source = std::move(source);
+    [=](setup_atom, cluster_wiring& w) {
+      st->partitions = w.partitions();
+      st->sources.clear();
+      st->nodes.clear();
+      for (auto& n : w.nodes) {
+        st->sources.push_back(n.source);
+        if (w.epoch != 0)
+          st->nodes.push_back(n.node);
+      }
       self->delayed_send(self, st->cfg.interval, checkpoint_tick_atom::value);
       return caf::ok_atom::value;
     },
@@ -206,7 +224,7 @@ caf::behavior snapshot_writer_actor(caf::event_based_actor* self,
   return {
     [=](write_atom, snapshot_job& job) {
       auto written = files->write_part(job.checkpoint, job.partition, *job.view,
-                                       job.changed.get(), job.extras);
+                                       job.changed.get(), job.extras, job.epoch);
       job.view.reset(); // ends the read transaction
       if (!written) {
         self->send(coordinator, part_failed_atom::value, job.checkpoint, job.partition,

@@ -3,15 +3,20 @@
 // The checkpoint coordinator and the snapshot writers (docs/checkpoints.md).
 //
 // The coordinator starts checkpoint n every `interval` (one at a time) by
-// asking the source for barrier n; each partition records its state on its
-// first barrier and, once every input delivered it, hands the recording to its
-// snapshot writer, which writes and fsyncs the part file and reports to the
-// coordinator. With every part and the source position in, the coordinator
-// writes the manifest atomically; only then does n count: it releases n's
-// egress records, tells the partitions, trims the ingress log and keeps the
-// newest `keep` checkpoints. Both are detached actors: they do blocking file
+// asking every ingress source (one per node) for barrier n; each partition
+// records its state on its first barrier and, once every input delivered it,
+// hands the recording to its snapshot writer, which writes and fsyncs the
+// part file and reports to the coordinator (on whichever node it runs). With
+// every part and every source's position in, the coordinator writes the
+// manifest atomically; only then does n count: it releases n's egress records
+// into its node's egress store, tells the partitions, tells every source (which
+// trims its log) and keeps the newest `keep` checkpoints. In a cluster it runs
+// on the coordinator's node, one per epoch; the manifest names the epoch and
+// every node's log position (those of nodes out of the view are kept from
+// the restored checkpoint). Both are detached actors: they do blocking file
 // I/O on their own threads.
 
+#include "actors/epoch_assembly.hpp"
 #include "actors/health_board.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics.hpp"
@@ -22,6 +27,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 namespace hearth::actors {
@@ -29,6 +35,7 @@ namespace hearth::actors {
 /// What a partition hands its writer: a stable view and what was in flight.
 struct snapshot_job {
   std::uint64_t checkpoint = 0;
+  std::uint64_t epoch = 0;       // of the cluster (0: a single node)
   std::uint32_t partition = 0;
   std::shared_ptr<state::snapshot> view;
   std::shared_ptr<std::unordered_set<std::string>> changed; // null: full
@@ -39,7 +46,11 @@ struct snapshot_job {
 struct coordinator_config {
   std::shared_ptr<state::checkpoint_files> files;
   std::shared_ptr<state::egress_store> egress;
-  std::shared_ptr<state::ingress_writer> log;
+  std::uint64_t epoch = 0;                    // the cluster's (0: a single node)
+  /// Log positions of nodes that are not in the epoch's view, from the
+  /// restored checkpoint: kept in every manifest, so a node that comes back
+  /// replays from there.
+  std::map<std::string, std::uint64_t> kept_positions;
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds timeout{60'000}; // a checkpoint still open then is abandoned
   size_t keep = 3;
@@ -49,7 +60,8 @@ struct coordinator_config {
   std::shared_ptr<health_board> health;
 };
 
-/// Messages: `setup, partitions, source` (then checkpoints start), `part, ack`
+/// Messages: `setup, wiring` (every partition and source; then checkpoints
+/// start), `part, ack`
 /// and `part_failed, id, partition, reason` (from writers), `trigger` (starts
 /// one unless one is running; answers with the first checkpoint started after
 /// the request once it completed, or an error once one failed), `history`

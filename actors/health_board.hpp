@@ -2,7 +2,8 @@
 
 // actors::health_board: what the node's health checks read that no single
 // actor can answer: when the last checkpoint completed, and the last
-// checkpoint failure. The coordinator writes it; /health reads it.
+// checkpoint failure. The coordinator writes it (and, on every node of a
+// cluster, the ingress source when a checkpoint completes); /health reads it.
 // Thread-safe.
 
 #include <chrono>

@@ -131,6 +131,8 @@ std::optional<cluster_view> membership::remove(const std::string& id, std::uint6
   return next(std::move(members));
 }
 
+cluster_view membership::renew() { return next(view_.members); }
+
 result<cluster_view> membership::drain(const std::string& id) {
   auto members = view_.members;
   auto it = std::find_if(members.begin(), members.end(),

@@ -2,7 +2,8 @@
 
 // actors::membership: the cluster's members and its epoch, as the
 // coordinator keeps them (docs/cluster.md). Every change of membership (a
-// join, a rejoin as a new incarnation, a node declared gone, a drain) makes
+// join, a rejoin as a new incarnation, a node declared gone, a drain, a
+// renewal after a failure) makes
 // a new view with a higher epoch; the placement of key groups follows from
 // the view's members. A node may join only on the cluster's terms (the same
 // module.yaml and max_key_groups), and never as an incarnation older than
@@ -80,6 +81,11 @@ public:
   /// incarnation is not a member (already replaced or removed), or when it is
   /// the coordinator itself.
   std::optional<cluster_view> remove(const std::string& id, std::uint64_t incarnation);
+
+  /// The same members in a new epoch: every node rebuilds its pipeline
+  /// from the last checkpoint (a member's pipeline failed, or lost a part
+  /// on another node).
+  cluster_view renew();
 
   /// `id` is drained: a new view where it owns nothing. errc::unknown for a
   /// node that is not a member; errc::conflict for the coordinator or the

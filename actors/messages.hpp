@@ -1,9 +1,9 @@
 #pragma once
 
 // Messages between the node, partition supervisors and address actors. The
-// types that cross nodes have inspect() overloads (envelope here, the
-// protocol's in inspect.hpp) and are registered in wire.hpp; the others are
-// local to a node.
+// types that cross nodes have inspect() overloads (here; the protocol's and
+// the state's in inspect.hpp) and are registered in wire.hpp; the others
+// (declared unsafe at the end) are local to a node.
 
 #include "actors/inspect.hpp"
 #include "actors/instance_state.hpp"
@@ -73,6 +73,12 @@ struct part_ack {
   std::uint64_t bytes = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, part_ack& x) {
+  return f(caf::meta::type_name("hearth::part_ack"), x.checkpoint, x.partition, x.chain, x.egress,
+           x.messages, x.bytes);
+}
+
 /// A completed checkpoint, as the admin API lists it.
 struct checkpoint_info {
   std::uint64_t id = 0;
@@ -83,6 +89,12 @@ struct checkpoint_info {
   std::uint64_t messages = 0;     // in-flight messages it holds
   std::uint64_t ingress_position = 0;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_info& x) {
+  return f(caf::meta::type_name("hearth::checkpoint_info"), x.id, x.time_ms, x.duration_ms,
+           x.bytes, x.full_parts, x.messages, x.ingress_position);
+}
 
 /// Counters a partition reports to /health.
 struct partition_stats {
@@ -109,6 +121,12 @@ struct invocation_record {
   std::string failure; // the reason, when failed
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, invocation_record& x) {
+  return f(caf::meta::type_name("hearth::invocation_record"), x.time_ms, x.invocations, x.failed,
+           x.states_changed, x.messages_sent, x.delayed, x.egress_records, x.failure);
+}
+
 /// A live address actor, as the admin API lists it.
 struct actor_summary {
   protocol::address address;
@@ -117,7 +135,14 @@ struct actor_summary {
   std::int64_t last_invocation_ms = 0;
   std::uint64_t invocations = 0;
   std::uint64_t failures = 0;
+  std::string node;              // the node that runs it (a cluster member's id; empty alone)
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_summary& x) {
+  return f(caf::meta::type_name("hearth::actor_summary"), x.address, x.pending, x.busy,
+           x.last_invocation_ms, x.invocations, x.failures, x.node);
+}
 
 /// Which live actors to list.
 struct actor_query {
@@ -126,11 +151,21 @@ struct actor_query {
   std::uint64_t limit = 100; // entries wanted from offset 0 (the node pages)
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_query& x) {
+  return f(caf::meta::type_name("hearth::actor_query"), x.type, x.prefix, x.limit);
+}
+
 /// A page of live actors from one partition, sorted by address.
 struct actor_page {
   std::uint64_t total = 0; // matching actors in the partition
   std::vector<actor_summary> actors;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_page& x) {
+  return f(caf::meta::type_name("hearth::actor_page"), x.total, x.actors);
+}
 
 /// Everything the admin API shows about one address.
 struct address_detail {
@@ -143,6 +178,12 @@ struct address_detail {
   std::vector<invocation_record> recent;
   actor_summary summary;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, address_detail& x) {
+  return f(caf::meta::type_name("hearth::address_detail"), x.known, x.live, x.states, x.specs,
+           x.pending, x.delayed, x.recent, x.summary);
+}
 
 /// A dead letter as listed by the admin API.
 using dead_letter_list = std::vector<state::dead_letter>;
@@ -164,7 +205,8 @@ using deadone_atom = caf::atom_constant<caf::atom("deadone")>;   // node -> P: o
 using replay_atom = caf::atom_constant<caf::atom("replay")>;     // node -> P
 using drop_atom = caf::atom_constant<caf::atom("drop")>;         // node -> P
 using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> P
-using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source -> P -> P
+using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source, P -> P
+using sbarrier_atom = caf::atom_constant<caf::atom("sbarrier")>; // source -> P
 using completed_atom = caf::atom_constant<caf::atom("completed")>; // C -> P
 using part_atom = caf::atom_constant<caf::atom("part")>;         // writer -> C
 using part_failed_atom = caf::atom_constant<caf::atom("partfail")>; // writer -> C
@@ -181,18 +223,8 @@ using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P:
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::effects)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::failure)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::spec_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::partition_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::part_ack)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::checkpoint_info)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::actors::checkpoint_info>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::actor_page)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::address_detail)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::state::part_extras)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::state::ingress_record>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::dead_letter_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::io::function_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hearth::protocol::invocation>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)

@@ -1,6 +1,8 @@
 #include "actors/node.hpp"
 
 #include "actors/coordinator.hpp"
+#include "actors/node_parts.hpp"
+#include "actors/remote_gate.hpp"
 #include "actors/partition.hpp"
 #include "actors/source.hpp"
 #include "state/store.hpp"
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 
@@ -93,37 +96,6 @@ result<std::pair<std::uint16_t, std::uint64_t>> parse_id(const std::string& id,
 
 } // namespace
 
-struct node::pipeline {
-  std::uint64_t restored = 0; // the checkpoint it was built from (0: none)
-  std::shared_ptr<state::ingress_writer> log;
-  std::shared_ptr<ingress_gate> gate = std::make_shared<ingress_gate>();
-  std::vector<caf::actor> partitions;
-  std::vector<caf::actor> writers;
-  caf::actor source;
-  caf::actor coordinator;
-};
-
-struct node::fault_line {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::uint64_t generation = 0;     // of the pipeline being built or running
-  std::optional<std::string> fault; // reported for `generation`: a rebuild is due
-  std::string down;                 // why there is no pipeline (while pipe_ is null)
-  std::uint64_t restarts = 0;
-  bool stop = false;
-
-  /// A part of pipeline `gen` failed; reports about an older pipeline are stale.
-  void report(std::uint64_t gen, std::string why) {
-    {
-      std::lock_guard<std::mutex> g{mtx};
-      if (gen != generation || fault || stop)
-        return;
-      fault = std::move(why);
-    }
-    cv.notify_all();
-  }
-};
-
 node::~node() {
   if (faults_) {
     {
@@ -136,6 +108,21 @@ node::~node() {
     supervisor_.join();
   if (pipe_)
     teardown(*pipe_);
+  if (staged_coordinator_) {
+    caf::scoped_actor self{*sys_};
+    caf::anon_send_exit(staged_coordinator_, caf::exit_reason::user_shutdown);
+    self->wait_for(staged_coordinator_);
+  }
+  if (cluster_in_) {
+    cluster_in_->gate->open_all();
+    if (cluster_in_->log) {
+      cluster_in_->log->stop();
+      cluster_in_->log->close();
+    }
+  }
+  for (auto* a : {&gate_actor_, &egress_actor_})
+    if (*a)
+      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   if (lock_fd_ >= 0)
     ::close(lock_fd_);
 }
@@ -147,9 +134,15 @@ void node::teardown(pipeline& p) {
   // begins once the coordinator is gone, no partition works on after the
   // source stopped feeding it, and no snapshot writer outlives its job.
   // Stores stay open while a snapshot of them is alive (state::snapshot).
-  p.gate->open_all();
-  if (p.log)
-    p.log->stop();
+  // A cluster node's log and gate outlive its pipelines; only its own
+  // actors are stopped (never another node's).
+  if (p.own_ingress) {
+    p.in->gate->open_all();
+    if (p.in->log)
+      p.in->log->stop();
+  } else {
+    p.in->feed({});
+  }
   caf::scoped_actor self{*sys_};
   auto stop = [&](std::vector<caf::actor> group) {
     group.erase(std::remove(group.begin(), group.end(), caf::actor{}), group.end());
@@ -157,12 +150,13 @@ void node::teardown(pipeline& p) {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     self->wait_for(group);
   };
-  stop({p.coordinator});
+  if (p.own_coordinator)
+    stop({p.coordinator});
   stop({p.source});
   stop(p.partitions);
   stop(p.writers);
-  if (p.log)
-    p.log->close(); // a rebuild opens the log again
+  if (p.own_ingress && p.in->log)
+    p.in->log->close(); // a rebuild opens the log again
 }
 
 std::string node::dead_letter_id(const state::dead_letter& d) {
@@ -208,8 +202,26 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
     n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
   }
   n->faults_->generation = 1;
-  if (!opts.not_serving.empty()) {
-    n->faults_->down = opts.not_serving;
+  if (opts.clustered) {
+    // The ingress is open from the start: messages are taken (durably)
+    // before the first epoch runs.
+    auto in = n->open_ingress(0);
+    if (!in)
+      return in.err();
+    n->cluster_in_ = std::move(*in);
+    n->gate_actor_ = sys.spawn(gate_actor, std::shared_ptr<gate_port>{n->cluster_in_->gate});
+    n->egress_actor_ = sys.spawn([store = n->egress_](caf::event_based_actor*) -> caf::behavior {
+      return {[=](pop_atom, const std::string& topic) -> std::vector<std::string> {
+        if (!store)
+          return {};
+        auto rec = store->pop(topic);
+        if (!rec || !*rec)
+          return {};
+        return {std::move(**rec)};
+      }};
+    });
+    n->faults_->down = "waiting for the cluster's first epoch";
+    n->supervisor_ = std::thread([raw = n.get()] { raw->supervise_cluster(); });
     return n;
   }
   auto built = n->build(1);
@@ -220,10 +232,58 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   return n;
 }
 
+result<std::shared_ptr<node::ingress_side>> node::open_ingress(std::uint64_t generation) {
+  namespace fs = std::filesystem;
+  state::ingress_log_options lopts;
+  lopts.env = opts_.env;
+  auto log = state::ingress_log::open((fs::path{opts_.data_dir} / "ingress" / "log").string(), lopts);
+  if (!log)
+    return log.err();
+  auto in = std::make_shared<ingress_side>();
+  state::ingress_writer_options wopts;
+  wopts.keys_dir = (fs::path{opts_.data_dir} / "ingress" / "keys").string();
+  wopts.retention = opts_.idempotency_retention;
+  std::weak_ptr<ingress_side> weak = in;
+  wopts.on_durable = [weak](std::vector<state::ingress_record> records) {
+    if (auto side = weak.lock())
+      side->durable(std::move(records));
+  };
+  if (opts_.clustered)
+    wopts.on_failure = [faults = faults_](const error& err) {
+      faults->report_log("the ingress log stopped: " + err.message);
+    };
+  else
+    wopts.on_failure = [faults = faults_, generation](const error& err) {
+      faults->report(generation, "the ingress log stopped: " + err.message);
+    };
+  auto writer = state::ingress_writer::start(std::move(*log), std::move(wopts));
+  if (!writer)
+    return writer.err();
+  in->log = std::shared_ptr<state::ingress_writer>{std::move(*writer)};
+  return in;
+}
+
+void node::watch(const caf::actor& a, std::uint64_t generation, std::string what) {
+  // Any end of an actor but a teardown's is a failure of this pipeline.
+  a->attach_functor([faults = faults_, generation, what, sys = sys_](const caf::error& reason) {
+    if (reason != caf::exit_reason::user_shutdown)
+      faults->report(generation, what + " stopped: " + describe(*sys, reason));
+  });
+}
+
+caf::actor node::owner_of(const pipeline& p, protocol::key_group kg) const {
+  if (!p.running || p.all.empty())
+    return {};
+  return p.all[protocol::partition_of(kg, opts_.max_key_groups,
+                                      static_cast<std::uint32_t>(p.all.size()))];
+}
+
 result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   namespace fs = std::filesystem;
   auto& opts = opts_;
   auto p = std::make_shared<pipeline>();
+  p->generation = generation;
+  p->total = opts.partitions;
 
   // The newest completed checkpoint.
   std::vector<std::string> skipped;
@@ -242,22 +302,30 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   // The ingress log must still hold every record after the checkpoint's
   // position: a checkpoint older than the log's trim point (the newest one
   // damaged, an older one left) would lose the records in between.
-  state::ingress_log_options lopts;
-  lopts.env = opts.env;
-  auto log = state::ingress_log::open((fs::path{opts.data_dir} / "ingress" / "log").string(), lopts);
-  if (!log)
-    return log.err();
+  auto in = open_ingress(generation);
+  if (!in)
+    return in.err();
+  p->in = std::move(*in);
   auto position = m ? m->ingress_position : 0;
-  if ((*log)->first_offset() > position) {
+  if (p->in->log->first_offset() > position) {
+    auto first = p->in->log->first_offset();
+    p->in->log->stop();
+    p->in->log->close();
     std::string which = m ? "checkpoint " + std::to_string(m->id) : std::string{"no checkpoint"};
     std::string why = skipped.empty() ? std::string{}
                                       : " (skipped as unreadable: " + skipped.front() + ")";
     return error{errc::conflict,
                  "the ingress log in " + opts.data_dir + " starts at offset "
-                   + std::to_string((*log)->first_offset()) + ", but the newest usable checkpoint ("
+                   + std::to_string(first) + ", but the newest usable checkpoint ("
                    + which + ") resumes at offset " + std::to_string(position) + why
                    + ": the records in between are gone; restore the checkpoint files"};
   }
+
+  // From here on, a failure tears down what was spawned.
+  auto fail = [&](error err) -> result<std::shared_ptr<pipeline>> {
+    teardown(*p);
+    return err;
+  };
 
   // Stores, rebuilt from the checkpoint (or emptied: without one, the ingress
   // log replayed from its start is the whole history).
@@ -267,10 +335,10 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     if (m) {
       auto restored = files_->restore(store, m->chains[i]);
       if (!restored)
-        return restored.err();
+        return fail(restored.err());
       extras[i] = std::move(*restored);
     } else if (auto s = store.replace([](state::write_batch&) { return ok(); }); !s) {
-      return s.err();
+      return fail(s.err());
     }
   }
 
@@ -278,44 +346,11 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   if (egress_)
     for (std::uint32_t i = 0; i < opts.partitions; ++i)
       if (auto s = egress_->release(i, extras[i].egress); !s)
-        return s.err();
-
-  // The ingress log; durable records go to the source (set below, before any
-  // record can be submitted).
-  auto source_slot = std::make_shared<caf::actor>();
-  state::ingress_writer_options wopts;
-  wopts.keys_dir = (fs::path{opts.data_dir} / "ingress" / "keys").string();
-  wopts.retention = opts.idempotency_retention;
-  wopts.on_durable = [gate = p->gate, source_slot](std::vector<state::ingress_record> records) {
-    for (auto& r : records)
-      gate->expect(r.offset);
-    caf::anon_send(*source_slot, log_atom::value, std::move(records));
-  };
-  wopts.on_failure = [faults = faults_, generation](const error& err) {
-    faults->report(generation, "the ingress log stopped: " + err.message);
-  };
-  auto writer = state::ingress_writer::start(std::move(*log), std::move(wopts));
-  if (!writer)
-    return writer.err();
-  p->log = std::shared_ptr<state::ingress_writer>{std::move(*writer)};
-
-  // From here on, a failure tears down what was spawned.
-  auto fail = [&](error err) -> result<std::shared_ptr<pipeline>> {
-    teardown(*p);
-    return err;
-  };
-  // Any end of an actor but the teardown's is a failure of this pipeline.
-  auto watch = [&](const caf::actor& a, std::string what) {
-    a->attach_functor([faults = faults_, generation, what, sys = sys_](const caf::error& reason) {
-      if (reason != caf::exit_reason::user_shutdown)
-        faults->report(generation, what + " stopped: " + describe(*sys, reason));
-    });
-  };
+        return fail(s.err());
 
   coordinator_config ccfg;
   ccfg.files = files_;
   ccfg.egress = egress_;
-  ccfg.log = p->log;
   ccfg.interval = opts.checkpoint_interval;
   ccfg.keep = opts.checkpoints_kept;
   ccfg.last_completed = p->restored;
@@ -323,11 +358,11 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   ccfg.stats = metrics_;
   ccfg.health = board_;
   p->coordinator = sys_->spawn<caf::detached>(coordinator_actor, std::move(ccfg));
-  watch(p->coordinator, "the checkpoint coordinator");
+  watch(p->coordinator, generation, "the checkpoint coordinator");
 
   for (std::uint32_t i = 0; i < opts.partitions; ++i) {
     p->writers.push_back(sys_->spawn<caf::detached>(snapshot_writer_actor, files_, p->coordinator));
-    watch(p->writers.back(), "snapshot writer " + std::to_string(i));
+    watch(p->writers.back(), generation, "snapshot writer " + std::to_string(i));
     partition_config cfg;
     cfg.id = i;
     cfg.partitions = opts.partitions;
@@ -336,7 +371,7 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     cfg.client = client_;
     cfg.store = stores_[i];
     cfg.egress = egress_;
-    cfg.gates = {p->gate};
+    cfg.gates = {p->in->gate};
     cfg.stats = metrics_;
     cfg.writer = p->writers.back();
     cfg.idle = opts.idle;
@@ -345,7 +380,7 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     cfg.full_every = opts.full_every;
     cfg.last_completed = p->restored;
     p->partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
-    watch(p->partitions.back(), "partition " + std::to_string(i));
+    watch(p->partitions.back(), generation, "partition " + std::to_string(i));
   }
   // Every answer is checked: an actor that cannot start fails the build.
   caf::scoped_actor self{*sys_};
@@ -369,18 +404,21 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     return fail(*problem);
 
   source_config scfg;
-  scfg.log = p->log;
+  scfg.log = p->in->log;
   scfg.partitions = p->partitions;
   scfg.max_key_groups = opts.max_key_groups;
   scfg.position = position;
   p->source = sys_->spawn<caf::detached>(source_actor, std::move(scfg));
-  watch(p->source, "the ingress source");
-  *source_slot = p->source;
+  watch(p->source, generation, "the ingress source");
+  p->in->feed(p->source);
   ask(p->source, "the ingress source did not start", start_atom::value);
-  ask(p->coordinator, "the checkpoint coordinator did not start", setup_atom::value,
-      p->partitions, p->source);
+  cluster_wiring w;
+  w.nodes.push_back(node_wiring{0, {}, p->partitions, p->source, {}, {}});
+  ask(p->coordinator, "the checkpoint coordinator did not start", setup_atom::value, w);
   if (problem)
     return fail(*problem);
+  p->all = p->partitions;
+  p->running = true;
   return p;
 }
 
@@ -437,12 +475,20 @@ std::shared_ptr<node::pipeline> node::current() const {
   return pipe_;
 }
 
+std::shared_ptr<node::ingress_side> node::ingress() const {
+  std::lock_guard<std::mutex> g{faults_->mtx};
+  if (opts_.clustered)
+    return faults_->log_failed ? nullptr : cluster_in_;
+  return pipe_ ? pipe_->in : nullptr;
+}
+
 error node::down() const {
   std::lock_guard<std::mutex> g{faults_->mtx};
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
-  if (!opts_.not_serving.empty())
-    return error{errc::unavailable, opts_.not_serving};
+  if (opts_.clustered)
+    return error{errc::unavailable, "this cluster member's pipeline is not running ("
+                                      + faults_->down + ")"};
   return error{errc::unavailable, "the partitions are being rebuilt from the last checkpoint ("
                                     + faults_->down + ")"};
 }
@@ -464,19 +510,21 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
                                     + std::to_string(state::max_address_bytes) + " bytes"};
   if (idempotency_key.size() > 400)
     return error{errc::malformed, "Idempotency-Key is longer than 400 bytes"};
-  auto p = current();
-  if (!p)
+  auto in = ingress();
+  if (!in)
     return down();
-  if (p->gate->waiting() >= opts_.max_waiting) {
+  if (in->gate->waiting() >= opts_.max_waiting) {
     auto key = target.to_string();
+    auto pipe = current();
+    auto total = pipe && pipe->total > 0 ? pipe->total : opts_.partitions;
     auto partition = protocol::partition_of(protocol::key_group_of(target.id, opts_.max_key_groups),
-                                            opts_.max_key_groups, opts_.partitions);
-    if (p->gate->is_full(key))
+                                            opts_.max_key_groups, total);
+    if (in->gate->is_full(key))
       return error{errc::unavailable,
                    key + " holds maxNumBatchRequests messages and "
                      + std::to_string(opts_.max_waiting)
                      + " senders already wait for room; the message was not taken: retry later"};
-    if (p->gate->is_partition_full(partition))
+    if (in->gate->is_partition_full(partition))
       return error{errc::unavailable,
                    "partition " + std::to_string(partition) + " holds partition.max_pending invocations and "
                      + std::to_string(opts_.max_waiting)
@@ -486,7 +534,7 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
   rec.idempotency_key = idempotency_key;
   rec.target = target;
   rec.value = std::move(value);
-  auto logged = p->log->submit(std::move(rec)).get();
+  auto logged = in->log->submit(std::move(rec)).get();
   if (!logged)
     return error{errc::unavailable, "the message could not be logged: " + logged.err().message};
   delivery out{logged->offset, logged->duplicate, {}, {}};
@@ -494,8 +542,8 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     return out; // nothing new to wait for
   using kind = ingress_gate::outcome::kind;
   auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
-  auto o = p->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}),
-                         opts_.max_waiting);
+  auto o = in->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}),
+                          opts_.max_waiting);
   if (!wait_applied)
     return out;
   switch (o.what) {
@@ -509,8 +557,10 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     default:
       out.not_applied = stopping_ ? "the node is shutting down (the message is durable and is "
                                     "applied after the next start)"
-                                  : "the partitions are being rebuilt after a failure (the "
-                                    "message is durable and will be applied)";
+                        : opts_.clustered ? "the cluster's pipeline is being rebuilt (the message is "
+                                            "durable and will be applied)"
+                                          : "the partitions are being rebuilt after a failure (the "
+                                            "message is durable and will be applied)";
       break;
   }
   return out;
@@ -519,10 +569,10 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
 result<dead_letter_list> node::dead_letters(size_t limit) {
   dead_letter_list all;
   auto pipe = current();
-  if (!pipe)
+  if (!pipe || !pipe->running)
     return down();
   caf::scoped_actor self{*sys_};
-  for (auto& p : pipe->partitions) {
+  for (auto& p : pipe->all) {
     self->request(p, std::chrono::seconds{30}, deadlist_atom::value, std::uint64_t{limit})
       .receive(
         [&](dead_letter_list& some) { std::move(some.begin(), some.end(), std::back_inserter(all)); },
@@ -541,13 +591,13 @@ result<state::dead_letter> node::dead_letter(const std::string& id) {
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
   auto pipe = current();
-  if (!pipe)
+  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
+  if (!owner)
     return down();
   caf::scoped_actor self{*sys_};
   dead_letter_list found;
-  self->request(pipe->partitions[p], std::chrono::seconds{30}, deadone_atom::value, kg, seq)
+  self->request(owner, std::chrono::seconds{30}, deadone_atom::value, kg, seq)
     .receive([&](dead_letter_list& r) { found = std::move(r); }, [](caf::error&) {});
   if (found.empty())
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -561,13 +611,13 @@ result<size_t> node::replay(const std::string& id) {
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
   auto pipe = current();
-  if (!pipe)
+  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
+  if (!owner)
     return down();
   caf::scoped_actor self{*sys_};
   std::int64_t n = -1;
-  self->request(pipe->partitions[p], std::chrono::seconds{30}, replay_atom::value, kg, seq)
+  self->request(owner, std::chrono::seconds{30}, replay_atom::value, kg, seq)
     .receive([&](std::int64_t r) { n = r; }, [](caf::error&) {});
   if (n == -1)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -584,13 +634,13 @@ status node::drop(const std::string& id) {
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto p = protocol::partition_of(protocol::key_group{kg}, opts_.max_key_groups, opts_.partitions);
   auto pipe = current();
-  if (!pipe)
+  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
+  if (!owner)
     return down();
   caf::scoped_actor self{*sys_};
   bool found = false;
-  self->request(pipe->partitions[p], std::chrono::seconds{30}, drop_atom::value, kg, seq)
+  self->request(owner, std::chrono::seconds{30}, drop_atom::value, kg, seq)
     .receive([&](bool r) { found = r; }, [](caf::error&) {});
   if (!found)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
@@ -615,10 +665,10 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   std::uint64_t total = 0;
   std::vector<actor_summary> all;
   auto pipe = current();
-  if (!pipe)
+  if (!pipe || !pipe->running)
     return {0, {}};
   caf::scoped_actor self{*sys_};
-  for (auto& p : pipe->partitions)
+  for (auto& p : pipe->all)
     self->request(p, std::chrono::seconds{30}, actors_atom::value, q)
       .receive(
         [&](actor_page& page) {
@@ -637,14 +687,14 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
 }
 
 address_detail node::inspect(const protocol::address& a) {
-  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
-  auto p = protocol::partition_of(kg, opts_.max_key_groups, opts_.partitions);
   address_detail out;
   auto pipe = current();
-  if (!pipe)
+  auto owner = pipe ? owner_of(*pipe, protocol::key_group_of(a.id, opts_.max_key_groups))
+                    : caf::actor{};
+  if (!owner)
     return out;
   caf::scoped_actor self{*sys_};
-  self->request(pipe->partitions[p], std::chrono::seconds{30}, inspect_atom::value, a)
+  self->request(owner, std::chrono::seconds{30}, inspect_atom::value, a)
     .receive([&](address_detail& d) { out = std::move(d); }, [](caf::error&) {});
   return out;
 }
@@ -652,7 +702,7 @@ address_detail node::inspect(const protocol::address& a) {
 std::vector<checkpoint_info> node::checkpoints() {
   std::vector<checkpoint_info> out;
   auto pipe = current();
-  if (!pipe)
+  if (!pipe || !pipe->coordinator)
     return out;
   caf::scoped_actor self{*sys_};
   self->request(pipe->coordinator, std::chrono::seconds{30}, history_atom::value)
@@ -664,7 +714,7 @@ result<checkpoint_info> node::trigger_checkpoint(std::chrono::milliseconds timeo
   if (stopping_)
     return error{errc::unavailable, "the node is shutting down"};
   auto pipe = current();
-  if (!pipe)
+  if (!pipe || !pipe->running)
     return down();
   result<checkpoint_info> out = error{errc::unavailable, "no checkpoint completed within "
                                                            + std::to_string(timeout.count()) + " ms"};
@@ -690,16 +740,16 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   if (supervisor_.joinable())
     supervisor_.join();
   auto pipe = current();
-  if (!pipe && !opts_.not_serving.empty())
-    return 0; // it ran no partitions
-  if (!pipe) {
+  if (auto in = opts_.clustered ? cluster_in_ : pipe ? pipe->in : nullptr) {
+    // Waiting senders are answered: their messages are durable in the log.
+    in->gate->open_all();
+    in->log->stop();
+  }
+  if (!pipe || !pipe->running) {
     std::cerr << "hearth-node: no final checkpoint (the partitions are down: " << faults_->down
               << "); the next start resumes from the last one" << std::endl;
     return 0;
   }
-  // Waiting senders are answered: their messages are durable in the log.
-  pipe->gate->open_all();
-  pipe->log->stop();
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
   self->request(pipe->coordinator, timeout, trigger_atom::value)
@@ -739,15 +789,16 @@ node_health node::health() {
     std::lock_guard<std::mutex> g{faults_->mtx};
     pipe = pipe_;
     h.restarts = faults_->restarts;
-    h.pipeline = pipe ? "running" : faults_->down;
+    h.pipeline = pipe && pipe->running ? "running" : faults_->down;
   }
   if (stopping_)
     h.problems.push_back("the node is shutting down");
-  if (!pipe) {
+  if (auto in = opts_.clustered ? cluster_in_ : pipe ? pipe->in : nullptr)
+    if (auto f = in->log->failure(); !f.empty())
+      h.problems.push_back("the ingress log stopped: " + f);
+  if (!pipe || !pipe->running) {
     h.problems.push_back("the partitions are down: " + h.pipeline);
   } else {
-    if (auto f = pipe->log->failure(); !f.empty())
-      h.problems.push_back("the ingress log stopped: " + f);
     // Every partition answers within a few seconds, or it is stuck.
     caf::scoped_actor self{*sys_};
     for (size_t i = 0; i < pipe->partitions.size(); ++i)

@@ -15,10 +15,22 @@
 // but without one. Meanwhile the ingress answers errc::unavailable with the
 // reason; a rebuild that fails (a full disk) is tried again with backoff.
 //
+// In a cluster (docs/cluster.md) the node's pipeline lives for one epoch:
+// every new view tears it down; the node then restores the key groups the
+// view places on it from the checkpoint the coordinator names, spawns its
+// partitions and source, reports them to the coordinator through the cluster
+// agent, and starts them once every member has (actors/epoch_assembly.hpp). A
+// failure of its own pipeline, or the loss of a remote part of it, asks the
+// coordinator for a new epoch. Its ingress log and gate outlive the epochs:
+// messages are taken (durably) while the pipeline is rebuilt, and applied
+// once it runs. The admin calls reach every partition of the cluster.
+//
 // Threading: every public member function blocks its caller until the actors
 // answer, so it must be called from a non-CAF thread (an HTTP server thread or
-// main), never from inside an actor.
+// main), never from inside an actor; the cluster_* calls are the exception:
+// they never block (the cluster agent calls them).
 
+#include "actors/epoch_assembly.hpp"
 #include "actors/health_board.hpp"
 #include "actors/ingress_gate.hpp"
 #include "actors/metrics.hpp"
@@ -40,6 +52,8 @@
 
 namespace hearth::actors {
 
+using cluster_view_ptr = std::shared_ptr<const cluster_view>;
+
 struct node_options {
   std::string data_dir = "hearth-data";
   std::string checkpoint_dir;                // empty: <data_dir>/checkpoints
@@ -60,10 +74,9 @@ struct node_options {
   size_t map_size = size_t{1} << 34;         // LMDB map of each partition's store, bytes
   std::uint64_t min_free_bytes = 64ull << 20; // /health fails below this much free disk
   std::chrono::milliseconds max_checkpoint_age{60'000}; // /health fails beyond it
-  /// Non-empty: the node runs no partitions and answers every message with
-  /// errc::unavailable and this reason (a cluster member, until messages
-  /// are routed across nodes).
-  std::string not_serving;
+  /// A cluster member: the pipeline waits for the cluster's epochs
+  /// (cluster_view, cluster_restore, cluster_go).
+  bool clustered = false;
   /// A cluster member's id: a `node` label on its metrics (empty: none).
   std::string node_id;
   /// The storage seam of every store, log and checkpoint file (tests make writes fail).
@@ -120,8 +133,28 @@ public:
                            const std::string& idempotency_key = {},
                            std::optional<std::chrono::milliseconds> wait_applied = {});
 
-  /// The durable egress topics (null when the module declares no egress).
+  /// The durable egress topics of this node (null when the module declares no egress).
   std::shared_ptr<state::egress_store> egress() const { return egress_; }
+
+  /// Pops the oldest record of `topic` from this node's egress store, or,
+  /// when it has none, from another member's (each record is in one store
+  /// only). nullopt when every store that answered is empty.
+  result<std::optional<std::string>> pop_egress(const std::string& topic);
+
+  // -- cluster (called by the cluster agent; never block) ---------------------
+
+  /// The agent's handle: where ready, running and renew reports go.
+  void set_cluster_agent(caf::actor agent);
+  /// A new view: the pipeline of an older epoch is torn down; a fenced node
+  /// (or one left out) runs none until it is a member again. On the
+  /// coordinator, the epoch's checkpoint coordinator is started and the
+  /// checkpoint to restore chosen.
+  void cluster_view_changed(const cluster_view& v, bool fenced);
+  /// Epoch `epoch` restores checkpoint `checkpoint` (0: none) and reports
+  /// to checkpoint coordinator `coordinator`: build this node's part.
+  void cluster_restore(std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator);
+  /// Every member built its part of `w.epoch`: connect and start this node's.
+  void cluster_go(cluster_wiring w);
 
   /// Dead letters of all partitions, oldest first: at most `limit`, taken
   /// from at most `limit` per partition in storage order.
@@ -175,17 +208,37 @@ public:
   static std::string dead_letter_id(const state::dead_letter& d);
 
 private:
-  /// Everything rebuilt from the newest checkpoint: the log, the gate and the actors.
+  /// Everything rebuilt from the newest checkpoint: the actors (and on a
+  /// single node the log and the gate).
   struct pipeline;
-  /// Where failures are reported, from any thread, and the supervisor waits.
+  /// The ingress log, its gate, and where durable records go.
+  struct ingress_side;
+  /// Where failures and cluster events are reported, from any thread, and
+  /// the supervisor waits.
   struct fault_line;
+  struct cluster_event;
 
   node() = default;
+  result<std::shared_ptr<ingress_side>> open_ingress(std::uint64_t generation);
   result<std::shared_ptr<pipeline>> build(std::uint64_t generation);
   void teardown(pipeline& p);
   std::shared_ptr<pipeline> current() const;
+  std::shared_ptr<ingress_side> ingress() const;
   error down() const;
   void supervise();
+  void watch(const caf::actor& a, std::uint64_t generation, std::string what);
+  /// The partition that owns `kg` in the running pipeline (null: none).
+  caf::actor owner_of(const pipeline& p, protocol::key_group kg) const;
+
+  // Cluster mode (node_cluster.cpp), all on the supervisor's thread.
+  void supervise_cluster();
+  void apply_fault(const std::string& why);
+  void apply_view(const cluster_view_ptr& v, bool fenced);
+  void apply_restore(std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator);
+  void apply_go(cluster_wiring w);
+  result<std::shared_ptr<pipeline>> build_part(std::uint64_t generation, std::uint64_t checkpoint,
+                                               caf::actor coordinator);
+  void ask_renew(const std::string& why);
 
   caf::actor_system* sys_ = nullptr;
   node_options opts_;
@@ -201,6 +254,17 @@ private:
   std::thread supervisor_;
   std::atomic<bool> stopping_{false};
   int lock_fd_ = -1;
+
+  // Cluster mode: the ingress outlives the epochs; the gate and egress actors
+  // answer other nodes. The rest belongs to the supervisor's thread.
+  std::shared_ptr<ingress_side> cluster_in_; // guarded by faults_
+  caf::actor agent_;                          // guarded by faults_
+  caf::actor gate_actor_;
+  caf::actor egress_actor_;
+  cluster_view_ptr view_;                     // the newest view adopted
+  bool fenced_ = true;
+  caf::actor staged_coordinator_;             // the coordinator's, until its part is built
+  std::chrono::steady_clock::time_point renew_at_{}; // asks for a new epoch again then
 };
 
 } // namespace hearth::actors

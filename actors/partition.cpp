@@ -8,6 +8,7 @@
 #include "actors/delayed_rules.hpp"
 #include "actors/effect_plan.hpp"
 #include "actors/egress_router.hpp"
+#include "actors/remote_gate.hpp"
 #include "actors/routing.hpp"
 
 #include <algorithm>
@@ -41,11 +42,11 @@ constexpr size_t latencies_kept = 1024;
 struct partition_state {
   explicit partition_state(partition_config c)
     : cfg(std::move(c)),
-      route{cfg.id, cfg.partitions, cfg.max_key_groups},
+      route{cfg.id, cfg.partitions, cfg.max_key_groups, cfg.sources},
       admit(cfg.gates, cfg.id, cfg.max_pending),
       letters(*cfg.store, [this](const state::dead_letter& d) { on_dead_letter(d); }),
       egress(*cfg.module, cfg.egress != nullptr),
-      recorder(route, cfg.full_every, cfg.last_completed) {
+      recorder(route, cfg.full_every, cfg.last_completed, cfg.epoch) {
     stats.partition = cfg.id;
   }
   // Its parts hold references into it (the dead-letter observer): never moved.
@@ -71,10 +72,26 @@ struct partition_state {
   partition_stats stats;
   std::deque<std::uint32_t> latencies; // of the most recent function calls
 
-  // Start-up: routes from peers that arrive before this partition re-delivered
-  // its restored messages wait here, so messages keep their order per target.
+  // Start-up: messages that arrive before this partition re-delivered its
+  // restored messages wait here, so messages keep their order per target.
+  struct early_message {
+    envelope env;
+    std::optional<ingress_ticket> ticket; // an ingress record's
+  };
   bool started = false;
-  std::vector<envelope> early;
+  std::vector<early_message> early;
+  std::uint64_t foreign = 0; // messages of another epoch, dropped
+
+  /// True when a message stamped `epoch` belongs to this pipeline; one of
+  /// another epoch (a fenced or stale sender) is dropped.
+  bool current(std::uint64_t epoch) {
+    if (epoch == cfg.epoch)
+      return true;
+    if (foreign++ % 1000 == 0)
+      log("dropped a message of epoch " + std::to_string(epoch) + " (this pipeline's is "
+          + std::to_string(cfg.epoch) + ")");
+    return false;
+  }
 
   void log(const std::string& what) const {
     std::cerr << "hearth-node: partition " << cfg.id << ": " << what << std::endl;
@@ -268,7 +285,7 @@ void route(const state_ptr& st, envelope env) {
   if (owner == st->cfg.id)
     deliver_local(st, std::move(env), std::nullopt);
   else
-    st->self->send(st->peers[owner], route_atom::value, st->cfg.id, std::move(env));
+    st->self->send(st->peers[owner], route_atom::value, st->cfg.epoch, st->cfg.id, std::move(env));
 }
 
 /// Arms the delayed-message timer for `due` unless it is armed for an earlier
@@ -431,7 +448,7 @@ void on_barrier(const state_ptr& st, std::uint64_t id, channel_id c) {
       st->log("checkpoint " + std::to_string(id) + ": " + s.err().message);
     for (std::uint32_t p = 0; p < st->peers.size(); ++p)
       if (p != st->cfg.id)
-        st->self->send(st->peers[p], barrier_atom::value, id, st->cfg.id);
+        st->self->send(st->peers[p], barrier_atom::value, st->cfg.epoch, id, st->cfg.id);
   }
   if (step.complete)
     // Without a view the coordinator abandons this checkpoint after its timeout.
@@ -492,8 +509,8 @@ void start(const state_ptr& st, state::part_extras& restored) {
       deliver_local(st, envelope{e.target, std::move(inv)}, std::nullopt, may_wait);
     }
   st->started = true;
-  for (auto& env : st->early)
-    deliver_local(st, std::move(env), std::nullopt);
+  for (auto& m : st->early)
+    deliver_local(st, std::move(m.env), m.ticket);
   st->early.clear();
   rearm(st);
   st->self->delayed_send(st->self, std::chrono::seconds{1}, sweep_atom::value);
@@ -625,24 +642,49 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       st->peers = std::move(peers);
       return caf::ok_atom::value;
     },
+    // A cluster's: the gate actor of every node (by origin), this node's at `origin`.
+    [=](peers_atom, std::vector<caf::actor>& peers, std::vector<caf::actor>& gates,
+        std::uint32_t origin) {
+      st->peers = std::move(peers);
+      std::vector<std::shared_ptr<gate_port>> ports;
+      for (std::uint32_t i = 0; i < gates.size(); ++i)
+        if (i == origin)
+          ports.push_back(st->cfg.gates.at(0));
+        else
+          ports.push_back(std::make_shared<remote_gate>(gates[i]));
+      st->admit.set_gates(std::move(ports));
+      return caf::ok_atom::value;
+    },
     [=](start_atom, state::part_extras& restored) {
       start(st, restored);
       return caf::ok_atom::value;
     },
-    [=](ingress_atom, std::uint64_t offset, envelope& env) {
-      st->recorder.note_arrival(0, env);
-      deliver_local(st, std::move(env), ingress_ticket{0, offset});
+    [=](ingress_atom, std::uint64_t epoch, std::uint32_t origin, std::uint64_t offset,
+        envelope& env) {
+      if (!st->current(epoch) || origin >= st->route.sources)
+        return;
+      st->recorder.note_arrival(st->route.source_channel(origin), env);
+      if (!st->started)
+        st->early.push_back({std::move(env), ingress_ticket{origin, offset}});
+      else
+        deliver_local(st, std::move(env), ingress_ticket{origin, offset});
     },
-    [=](route_atom, std::uint32_t from, envelope& env) {
+    [=](route_atom, std::uint64_t epoch, std::uint32_t from, envelope& env) {
+      if (!st->current(epoch) || from >= st->route.partitions || from == st->cfg.id)
+        return;
       st->recorder.note_arrival(st->route.channel_of(from), env);
       if (!st->started)
-        st->early.push_back(std::move(env));
+        st->early.push_back({std::move(env), std::nullopt});
       else
         deliver_local(st, std::move(env), std::nullopt);
     },
-    [=](barrier_atom, std::uint64_t id) { on_barrier(st, id, 0); },
-    [=](barrier_atom, std::uint64_t id, std::uint32_t from) {
-      on_barrier(st, id, st->route.channel_of(from));
+    [=](sbarrier_atom, std::uint64_t epoch, std::uint64_t id, std::uint32_t origin) {
+      if (st->current(epoch) && origin < st->route.sources)
+        on_barrier(st, id, st->route.source_channel(origin));
+    },
+    [=](barrier_atom, std::uint64_t epoch, std::uint64_t id, std::uint32_t from) {
+      if (st->current(epoch) && from < st->route.partitions && from != st->cfg.id)
+        on_barrier(st, id, st->route.channel_of(from));
     },
     [=](completed_atom, std::uint64_t id) { on_completed(st, id); },
     // The replay paces itself by this: answered once this partition holds at
@@ -695,8 +737,17 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       state::write_batch wb;
       return st->letters.stage_drop(key_group{kg}, seq, wb) && commit(st, wb);
     },
-    [=](actors_atom, actor_query& q) { return st->live.list(q); },
-    [=](inspect_atom, protocol::address& a) { return inspect(st, a); },
+    [=](actors_atom, actor_query& q) {
+      auto page = st->live.list(q);
+      for (auto& a : page.actors)
+        a.node = st->cfg.node_id;
+      return page;
+    },
+    [=](inspect_atom, protocol::address& a) {
+      auto d = inspect(st, a);
+      d.summary.node = st->cfg.node_id;
+      return d;
+    },
     [=](stats_atom) { return stats_of(st); },
   };
 }

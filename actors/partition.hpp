@@ -24,8 +24,12 @@
 // effect_plan with delayed_rules and egress_router, dead_letters,
 // checkpoint_recorder and address_table; each has its own unit tests.
 //
-// Protocol with the node: `peers` (all partitions), then `start, extras` (the
-// pending and logged messages of the restored checkpoint, re-delivered first).
+// Protocol with the node: `peers` (all partitions; in a cluster, by global
+// index, with every node's gate actor and this node's index among them), then
+// `start, extras` (the pending and logged messages of the restored
+// checkpoint, re-delivered first). Messages that arrive before `start` wait.
+// Messages between partitions and from sources carry the epoch of the
+// pipeline that sent them: one of another epoch is dropped (docs/cluster.md).
 
 #include "actors/gate_port.hpp"
 #include "actors/metrics.hpp"
@@ -45,15 +49,19 @@ namespace hearth::actors {
 using start_atom = caf::atom_constant<caf::atom("start")>;
 
 struct partition_config {
-  std::uint32_t id = 0;
-  std::uint32_t partitions = 1;
+  std::uint32_t id = 0;           // in a cluster: the global index
+  std::uint32_t partitions = 1;   // in a cluster: of the whole cluster
   std::uint32_t max_key_groups = 128;
+  std::uint32_t sources = 1;      // ingress sources feeding it (one per node)
+  std::uint64_t epoch = 0;        // the cluster's epoch (0: a single node)
+  std::string node_id;            // the node it runs on (a cluster member's id)
   std::shared_ptr<const io::module_config> module;
   std::shared_ptr<io::function_client> client;
   std::shared_ptr<state::store> store;
   std::shared_ptr<state::egress_store> egress; // null when the module has no egress
   /// The gates of the nodes whose ingress records this partition takes
   /// (an ingress_ticket's origin indexes them; on a single node, its own).
+  /// In a cluster: this node's gate only; `peers` adds the others.
   std::vector<std::shared_ptr<gate_port>> gates;
   std::shared_ptr<metrics> stats;           // Prometheus metrics
   caf::actor writer;                         // this partition's snapshot writer

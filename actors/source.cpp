@@ -26,7 +26,7 @@ void send_record(caf::event_based_actor* self, source_state& st, state::ingress_
   auto kg = protocol::key_group_of(r.target.id, st.cfg.max_key_groups);
   auto p = protocol::partition_of(kg, st.cfg.max_key_groups,
                                   static_cast<std::uint32_t>(st.cfg.partitions.size()));
-  self->send(st.cfg.partitions[p], ingress_atom::value, r.offset,
+  self->send(st.cfg.partitions[p], ingress_atom::value, st.cfg.epoch, st.cfg.origin, r.offset,
              envelope{std::move(r.target), protocol::invocation{std::nullopt, std::move(r.value)}});
   if (p < st.fed.size())
     st.fed[p] = true;
@@ -117,12 +117,23 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
   auto st = std::make_shared<source_state>();
   st->next = cfg.position;
   st->cfg = std::move(cfg);
+  auto begin = [=] {
+    st->replay_until = st->cfg.log->next_offset();
+    st->replaying = true;
+    replay_step(self, st);
+    return caf::ok_atom::value;
+  };
   return {
-    [=](start_atom) {
-      st->replay_until = st->cfg.log->next_offset();
-      st->replaying = true;
-      replay_step(self, st);
-      return caf::ok_atom::value;
+    [=](start_atom) { return begin(); },
+    [=](start_atom, std::vector<caf::actor>& partitions) {
+      st->cfg.partitions = std::move(partitions);
+      return begin();
+    },
+    [=](completed_atom, std::uint64_t id, std::uint64_t position) {
+      if (auto s = st->cfg.log->trim(position); !s)
+        std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
+      if (st->cfg.health)
+        st->cfg.health->checkpoint_completed(id);
     },
     [=](step_atom) { replay_step(self, st); },
     [=](stats_atom) -> std::uint64_t {
@@ -154,7 +165,7 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
     },
     [=](barrier_atom, std::uint64_t id) {
       for (auto& p : st->cfg.partitions)
-        self->send(p, barrier_atom::value, id);
+        self->send(p, sbarrier_atom::value, st->cfg.epoch, id, st->cfg.origin);
       return st->next;
     },
   };

@@ -16,6 +16,16 @@ void add_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cluster_terms>("hearth::cluster_terms");
   cfg.add_message_type<member_info>("hearth::member_info");
   cfg.add_message_type<cluster_view>("hearth::cluster_view");
+  cfg.add_message_type<invocation_record>("hearth::invocation_record");
+  cfg.add_message_type<part_ack>("hearth::part_ack");
+  cfg.add_message_type<checkpoint_info>("hearth::checkpoint_info");
+  cfg.add_message_type<std::vector<checkpoint_info>>("hearth::checkpoint_infos");
+  cfg.add_message_type<actor_query>("hearth::actor_query");
+  cfg.add_message_type<actor_page>("hearth::actor_page");
+  cfg.add_message_type<address_detail>("hearth::address_detail");
+  cfg.add_message_type<dead_letter_list>("hearth::dead_letters");
+  cfg.add_message_type<node_wiring>("hearth::node_wiring");
+  cfg.add_message_type<cluster_wiring>("hearth::cluster_wiring");
 }
 
 namespace {
@@ -94,10 +104,57 @@ status check_wire_types(caf::actor_system& sys) {
       });
     },
   };
+  // Types carrying many fields: compared by a few that cover every nested type.
+  part_ack ack{7, 3, {"part-a", "part-b"}, {{5, "out", "payload"}}, 2, 99};
+  all.push_back([&] {
+    return round_trip<part_ack>(sys, "part_ack", ack, [](const part_ack& a, const part_ack& b) {
+      return a.checkpoint == b.checkpoint && a.partition == b.partition && a.chain == b.chain
+             && a.egress.size() == 1 && b.egress.size() == 1 && a.egress[0].seq == b.egress[0].seq
+             && a.egress[0].payload == b.egress[0].payload && a.messages == b.messages
+             && a.bytes == b.bytes;
+    });
+  });
+  address_detail detail;
+  detail.known = true;
+  detail.states["count"] = state::stored_value{protocol::make_int(3), 10, 20};
+  detail.specs.push_back(protocol::state_spec{"count", "io.statefun.types/int",
+                                              protocol::expire_mode::after_write, 500});
+  detail.delayed.push_back(state::delayed_record{protocol::key_group{4}, 100, 1, target, "t", target,
+                                                 protocol::make_int(1)});
+  detail.recent.push_back(invocation_record{5, 1, false, {"count"}, 1, 0, 0, {}});
+  detail.summary.node = "n2";
+  all.push_back([&] {
+    return round_trip<address_detail>(
+      sys, "address_detail", detail, [](const address_detail& a, const address_detail& b) {
+        return b.known && b.states.size() == 1 && b.states.at("count").value == a.states.at("count").value
+               && b.specs == a.specs && b.delayed.size() == 1 && b.delayed[0].kg == a.delayed[0].kg
+               && b.delayed[0].token == "t" && b.recent.size() == 1
+               && b.recent[0].states_changed == a.recent[0].states_changed && b.summary.node == "n2";
+      });
+  });
+  // Fields of a type declared unsafe would be skipped silently: the
+  // partitions (a vector of handles) must come back. The handles are of a
+  // live actor (the middleman cannot carry an invalid one).
+  auto probe = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  cluster_wiring wiring{4, 2, probe, {node_wiring{4, "n1", {probe, probe}, probe, probe, probe}}};
+  all.push_back([&] {
+    return round_trip<cluster_wiring>(sys, "cluster_wiring", wiring,
+                                      [](const cluster_wiring& a, const cluster_wiring& b) {
+                                        return a.epoch == b.epoch && a.restored == b.restored
+                                               && b.nodes.size() == 1 && b.nodes[0].node == "n1"
+                                               && b.nodes[0].partitions.size() == 2
+                                               && b.nodes[0].partitions[1] == a.nodes[0].partitions[1]
+                                               && b.coordinator == a.coordinator;
+                                      });
+  });
+  status outcome = ok();
   for (auto& check : all)
-    if (auto s = check(); !s)
-      return s;
-  return ok();
+    if (auto s = check(); !s) {
+      outcome = s;
+      break;
+    }
+  caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
+  return outcome;
 }
 
 } // namespace hearth::actors

@@ -5,12 +5,14 @@
 // stable names. Every node must register the same set (cluster notes: an
 // unregistered type arrives as an empty message, silently), so a node runs
 // check_wire_types() at start and refuses to join when any type fails to
-// round-trip. A type that crosses nodes must never be declared with
-// CAF_ALLOW_UNSAFE_MESSAGE_TYPE: such a type is not serialized at all.
+// round-trip. A type that crosses nodes, or is a field of one, must never be
+// declared with CAF_ALLOW_UNSAFE_MESSAGE_TYPE: such a type is not serialized
+// at all, and as a field it is skipped without a word.
 //
 // Names are part of the wire format between nodes of one cluster: DO NOT
 // CHANGE them without changing the cluster protocol version.
 
+#include "actors/epoch_assembly.hpp"
 #include "actors/membership.hpp"
 #include "actors/messages.hpp"
 

@@ -196,7 +196,7 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
                         const std::string& bind, const std::string& advertise, int port,
                         const std::vector<actors::endpoint>& seeds,
                         const state::node_identity* identity, const settings& s,
-                        apps::node_info& info) {
+                        apps::node_info& info, actors::node& node) {
   namespace fs = std::filesystem;
   std::ifstream in{module_path};
   std::string module_text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
@@ -212,7 +212,17 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
       return next.err();
     return next->incarnation;
   };
+  // The node's pipeline follows the cluster's epochs (the agent stops before
+  // the node is destroyed).
+  acfg.on_view = [&node](const actors::cluster_view& v, bool fenced) {
+    node.cluster_view_changed(v, fenced);
+  };
+  acfg.on_restore = [&node](std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator) {
+    node.cluster_restore(epoch, checkpoint, std::move(coordinator));
+  };
+  acfg.on_go = [&node](actors::cluster_wiring w) { node.cluster_go(std::move(w)); };
   auto agent = sys.spawn(actors::cluster_agent, std::move(acfg));
+  node.set_cluster_agent(agent);
   auto published = sys.middleman().publish(agent, static_cast<std::uint16_t>(port), bind.c_str(), true);
   if (!published) {
     caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
@@ -382,8 +392,7 @@ int main(int argc, char** argv) {
       die(id.err().code == errc::io ? 1 : 2, id.err().message);
     identity = std::move(*id);
     nopts.node_id = identity->id;
-    nopts.not_serving = "this node is a cluster member: messages are not routed across nodes yet, "
-                        "so a cluster member serves none (run a single node for now)";
+    nopts.clustered = true;
   }
   auto started = actors::node::start(sys, nopts, module, client);
   if (!started)
@@ -396,7 +405,7 @@ int main(int argc, char** argv) {
   caf::actor agent;
   if (clustered)
     agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, advertise, cluster_port, seeds,
-                         &*identity, s, *info);
+                         &*identity, s, *info, node);
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
@@ -426,7 +435,7 @@ int main(int argc, char** argv) {
     serve(ingress_srv, "ingress", module->ingress->port, apps::ingress_api(node), s.max_body_bytes);
   if (module->egress)
     serve(egress_srv, "egress", module->egress->port,
-          apps::egress_api(*module->egress, node.egress()), 1 << 20);
+          apps::egress_api(*module->egress, node), 1 << 20);
   if (console_dir.empty()) {
     std::error_code ec;
     auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);

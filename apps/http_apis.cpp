@@ -121,7 +121,8 @@ json show_invocation(const protocol::invocation& inv) {
 json to_json(const actors::actor_summary& a) {
   return json{{"address", to_json(a.address)},          {"pending", a.pending},
               {"busy", a.busy},                          {"last_invocation_ms", a.last_invocation_ms},
-              {"invocations", a.invocations},           {"failures", a.failures}};
+              {"invocations", a.invocations},           {"failures", a.failures},
+              {"node", a.node.empty() ? json(nullptr) : json(a.node)}};
 }
 
 json to_json(const actors::invocation_record& r) {
@@ -298,15 +299,14 @@ io::http_handler ingress_api(actors::node& n) {
   };
 }
 
-io::http_handler egress_api(const io::playground_egress_spec& spec,
-                            std::shared_ptr<state::egress_store> store) {
-  return [topics = spec.topics, store](const io::http_request& req) {
+io::http_handler egress_api(const io::playground_egress_spec& spec, actors::node& n) {
+  return [topics = spec.topics, &n](const io::http_request& req) {
     if (req.method != "GET")
       return io::json_error(405, "use GET /<topic>");
     auto topic = req.path.size() > 1 ? req.path.substr(1) : std::string{};
     if (std::find(topics.begin(), topics.end(), topic) == topics.end())
       return io::json_error(405, "unknown topic '" + topic + "'");
-    auto rec = store->pop(topic);
+    auto rec = n.pop_egress(topic);
     if (!rec)
       return io::json_error(500, rec.err().message);
     if (!*rec)
@@ -352,6 +352,7 @@ json cluster_json(const actors::cluster_status& st) {
               {"epoch", st.view.epoch},
               {"coordinator", st.view.coordinator},
               {"max_key_groups", st.view.max_key_groups},
+              {"running_epoch", st.coordinator ? json(st.running_epoch) : json(nullptr)},
               {"members", members},
               {"problem", st.problem.empty() ? json(nullptr) : json(st.problem)}};
 }

@@ -24,8 +24,8 @@ namespace hearth::apps {
 io::http_handler ingress_api(actors::node& n);
 
 /// GET /<topic> pops one record: 200 payload, 404 empty, 405 unknown topic.
-io::http_handler egress_api(const io::playground_egress_spec& spec,
-                            std::shared_ptr<state::egress_store> store);
+/// In a cluster, from this node's store or, when it has none, another member's.
+io::http_handler egress_api(const io::playground_egress_spec& spec, actors::node& n);
 
 /// What the admin API says about the process itself.
 struct node_info {

@@ -101,10 +101,14 @@ result<inbox_entry> decode_entry(std::string_view body) {
 }
 
 
-std::string part_file_name(std::uint64_t id, std::uint32_t p, bool full) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "part-%020llu-p%u.%s", static_cast<unsigned long long>(id), p,
-                full ? "full" : "delta");
+std::string part_file_name(std::uint64_t id, std::uint64_t epoch, std::uint32_t p, bool full) {
+  char buf[96];
+  if (epoch == 0)
+    std::snprintf(buf, sizeof buf, "part-%020llu-p%u.%s", static_cast<unsigned long long>(id), p,
+                  full ? "full" : "delta");
+  else
+    std::snprintf(buf, sizeof buf, "part-%020llu-e%llu-p%u.%s", static_cast<unsigned long long>(id),
+                  static_cast<unsigned long long>(epoch), p, full ? "full" : "delta");
   return buf;
 }
 
@@ -155,8 +159,9 @@ status read_part(const std::string& path,
 
 } // namespace
 
-std::string checkpoint_files::part_name(std::uint64_t id, std::uint32_t p, bool full) {
-  return part_file_name(id, p, full);
+std::string checkpoint_files::part_name(std::uint64_t id, std::uint32_t p, bool full,
+                                        std::uint64_t epoch) {
+  return part_file_name(id, epoch, p, full);
 }
 
 result<checkpoint_files> checkpoint_files::open(const std::string& dir, storage_env& env) {
@@ -170,8 +175,8 @@ result<checkpoint_files> checkpoint_files::open(const std::string& dir, storage_
 result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_t p,
                                                   snapshot& view,
                                                   const std::unordered_set<std::string>* changed,
-                                                  const part_extras& extras) {
-  auto name = part_file_name(id, p, changed == nullptr);
+                                                  const part_extras& extras, std::uint64_t epoch) {
+  auto name = part_file_name(id, epoch, p, changed == nullptr);
   auto path = (fs::path{dir_} / name).string();
   auto tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -279,13 +284,18 @@ status checkpoint_files::write_manifest(const manifest& m) {
   return write_atomically(path, j.dump(1) + "\n", *env_);
 }
 
-result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string>* skipped) {
+result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string>* skipped,
+                                                         std::optional<std::uint64_t> only) {
   std::vector<std::string> names;
-  for (auto& e : fs::directory_iterator(dir_)) {
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir_, ec)) {
     auto n = e.path().filename().string();
-    if (n.rfind("manifest-", 0) == 0 && n.size() > 5 && n.substr(n.size() - 5) == ".json")
+    if (n.rfind("manifest-", 0) == 0 && n.size() > 5 && n.substr(n.size() - 5) == ".json"
+        && (!only || n == manifest_name(*only)))
       names.push_back(n);
   }
+  if (ec)
+    return error{errc::io, "cannot list checkpoint dir " + dir_ + ": " + ec.message()};
   std::sort(names.rbegin(), names.rend());
   for (auto& n : names) {
     std::ifstream in{fs::path{dir_} / n};
@@ -430,6 +440,25 @@ result<part_extras> checkpoint_files::restore(store& target, const std::vector<s
   if (!s)
     return s.err();
   return extras;
+}
+
+result<std::vector<std::vector<egress_entry>>> checkpoint_files::held_egress(const manifest& m) {
+  std::vector<std::vector<egress_entry>> out(m.chains.size());
+  for (size_t p = 0; p < m.chains.size(); ++p) {
+    if (m.chains[p].empty())
+      continue;
+    chain_visitor visit;
+    visit.key = [](bool, std::string, std::string) { return ok(); };
+    visit.entry = [](char, inbox_entry) { return ok(); };
+    visit.egress = [&](egress_entry e) -> status {
+      out[p].push_back(std::move(e));
+      return ok();
+    };
+    // The extras live in the last file of a chain.
+    if (auto r = read_chain(dir_, {m.chains[p].back()}, visit); !r)
+      return r.err();
+  }
+  return out;
 }
 
 namespace {

@@ -75,23 +75,32 @@ public:
                                        storage_env& env = storage_env::standard());
 
 
-  /// The file name of partition `p`'s part of checkpoint `id`.
-  static std::string part_name(std::uint64_t id, std::uint32_t p, bool full);
+  /// The file name of partition `p`'s part of checkpoint `id`; in a
+  /// cluster, `p` is a global partition of `epoch`, which the name carries
+  /// (a fenced node's late part never takes the name of a current one).
+  static std::string part_name(std::uint64_t id, std::uint32_t p, bool full,
+                               std::uint64_t epoch = 0);
 
   /// Writes and fsyncs the part file of partition `p` for checkpoint `id`:
   /// every key of `view` when `changed` is null (full), otherwise the keys of
   /// `changed` with their value in `view`, or a deletion (delta).
   result<part_written> write_part(std::uint64_t id, std::uint32_t p, snapshot& view,
                                   const std::unordered_set<std::string>* changed,
-                                  const part_extras& extras);
+                                  const part_extras& extras, std::uint64_t epoch = 0);
 
   /// Writes `m` atomically; from then on it is the newest checkpoint.
   status write_manifest(const manifest& m);
 
-  /// The newest manifest whose files all exist, if any. A manifest that
-  /// cannot be parsed is skipped (it never completed its rename) with a note
-  /// in `skipped`.
-  result<std::optional<manifest>> latest(std::vector<std::string>* skipped = nullptr);
+  /// The newest manifest whose files all exist, if any (with `only`, that
+  /// checkpoint's manifest, if usable). A manifest that cannot be parsed is
+  /// skipped (it never completed its rename) with a note in `skipped`.
+  result<std::optional<manifest>> latest(std::vector<std::string>* skipped = nullptr,
+                                         std::optional<std::uint64_t> only = std::nullopt);
+
+  /// The egress records held in each partition's part of `m` (the last file
+  /// of each chain), indexed like m.chains: what a completed checkpoint
+  /// releases, read again after a restart or a change of placement.
+  result<std::vector<std::vector<egress_entry>>> held_egress(const manifest& m);
 
   /// Rebuilds `target` from a chain (full file, then deltas, in order) and
   /// returns the extras of the last file. Every file is checked (checksums,

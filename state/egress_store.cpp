@@ -19,6 +19,7 @@ namespace {
 // DO NOT CHANGE: on-disk format (docs/storage.md, "Egress").
 //   'R' u32(len) topic u64(seq)  -> payload
 //   'M' u32(partition)           -> u64 highest released sequence number
+//   'E' u64(epoch) u32(partition) -> the same, for a cluster's partition of that epoch
 //   'N'                          -> u64 next record number
 std::string topic_prefix(const std::string& topic) {
   std::string k{"R"};
@@ -26,8 +27,14 @@ std::string topic_prefix(const std::string& topic) {
   return k;
 }
 
-std::string marker_key(std::uint32_t p) {
-  std::string k{"M"};
+std::string marker_key(std::uint64_t epoch, std::uint32_t p) {
+  if (epoch == 0) {
+    std::string k{"M"};
+    detail::put_u32(k, p);
+    return k;
+  }
+  std::string k{"E"};
+  put_u64(k, epoch); // state/format.hpp
   detail::put_u32(k, p);
   return k;
 }
@@ -101,14 +108,15 @@ result<std::unique_ptr<egress_store>> egress_store::open(const std::string& dir,
   return std::unique_ptr<egress_store>{new egress_store(std::move(p))};
 }
 
-status egress_store::release(std::uint32_t p, const std::vector<egress_entry>& records) {
+status egress_store::release(std::uint32_t p, const std::vector<egress_entry>& records,
+                             std::uint64_t epoch) {
   if (records.empty())
     return ok();
   auto sorted = records;
   std::sort(sorted.begin(), sorted.end(),
             [](const egress_entry& a, const egress_entry& b) { return a.seq < b.seq; });
   auto s = impl_->write([&](MDB_txn* txn) -> status {
-    auto marker = marker_key(p);
+    auto marker = marker_key(epoch, p);
     auto released = impl_->read_u64(txn, marker);
     auto next = impl_->read_u64(txn, "N");
     auto highest = released;

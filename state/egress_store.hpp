@@ -30,8 +30,11 @@ public:
                                                     storage_env& env = storage_env::standard());
 
   /// Makes the records of partition `p` visible, skipping those with a
-  /// sequence number already released for `p`. One transaction.
-  status release(std::uint32_t p, const std::vector<egress_entry>& records);
+  /// sequence number already released for `p`. One transaction. In a
+  /// cluster, `p` is a global partition of `epoch` (a partition's sequence
+  /// numbers grow only within one placement); 0 on a single node.
+  status release(std::uint32_t p, const std::vector<egress_entry>& records,
+                 std::uint64_t epoch = 0);
 
   /// Makes records visible at once (at-least-once delivery).
   status append(const std::vector<egress_entry>& records);
