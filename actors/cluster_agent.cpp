@@ -256,6 +256,18 @@ void declare_gone(const state_ptr& st, const std::string& id, std::uint64_t inca
   }
 }
 
+/// The coordinator brings a member it just reached up to date: the view,
+/// then the epoch's restore and wiring if they went out before.
+void catch_up(const state_ptr& st, const caf::actor& agent) {
+  auto& v = *st->last_view;
+  st->self->send(agent, view_atom::value, v);
+  if (st->assembly.epoch() != v.epoch)
+    return;
+  st->self->send(agent, restore_atom::value, v.epoch, st->assembly.restored(), st->assembly.coordinator());
+  if (auto w = st->assembly.wiring())
+    st->self->send(agent, go_atom::value, *w);
+}
+
 /// Connects to every member this node has no direct connection to yet.
 void mesh(const state_ptr& st, const cluster_view& v) {
   for (auto& m : v.members) {
@@ -275,8 +287,9 @@ void mesh(const state_ptr& st, const cluster_view& v) {
         st->unreachable.erase(id);
         watch(st, id, incarnation, agent);
         if (st->keeper && st->last_view)
-          // A member of a resumed view learns the coordinator's new address.
-          st->self->send(agent, view_atom::value, *st->last_view);
+          // A member of a resumed view learns the coordinator's new address,
+          // and the epoch's assembly so far.
+          catch_up(st, agent);
       },
       [=](const std::string& why) {
         st->connecting.erase(id);
@@ -601,8 +614,10 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       auto& v = *st->last_view;
       auto* known = v.find(m.id);
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      if (known && known->incarnation == m.incarnation && sender)
+      if (known && known->incarnation == m.incarnation && sender) {
         watch(st, m.id, m.incarnation, sender);
+        catch_up(st, sender);
+      }
       return v;
     },
     [=](view_atom, cluster_view& v) {

@@ -165,6 +165,19 @@ public:
     return waiting_for_room_;
   }
 
+  /// Lets every sender waiting for room (or about to) go on: a cluster
+  /// node's pipeline stopped, and its records are durable. Senders waiting
+  /// for their invocation to be applied wait on (the next pipeline replays
+  /// the records and reports again).
+  void release_senders() {
+    std::lock_guard<std::mutex> g{mtx_};
+    for (auto& [offset, w] : waiting_) {
+      w.accepted = true;
+      if (w.mode == until::accepted)
+        w.cv.notify_one();
+    }
+  }
+
   /// Releases every waiter, now and later (the node is stopping; the records
   /// are durable, so their senders may be answered).
   void open_all() {

@@ -142,6 +142,7 @@ void node::teardown(pipeline& p) {
       p.in->log->stop();
   } else {
     p.in->feed({});
+    p.in->gate->release_senders();
   }
   caf::scoped_actor self{*sys_};
   auto stop = [&](std::vector<caf::actor> group) {
@@ -542,6 +543,16 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     return out; // nothing new to wait for
   using kind = ingress_gate::outcome::kind;
   auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
+  if (opts_.clustered && !wait_applied) {
+    // While the cluster's pipeline is down (a member lost, an epoch being
+    // assembled) a durable message is taken at once: it is applied once the
+    // pipeline runs. A teardown meanwhile lets waiting senders go on.
+    auto pipe = current();
+    if (!pipe || !pipe->running) {
+      in->gate->wait(logged->offset, mode, std::chrono::milliseconds{0}, 0);
+      return out;
+    }
+  }
   auto o = in->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}),
                           opts_.max_waiting);
   if (!wait_applied)

@@ -16,6 +16,7 @@ struct source_state {
   std::uint64_t next = 0; // first offset not yet sent
   std::uint64_t replay_until = 0; // the replay runs while next < replay_until
   bool replaying = false;
+  bool started = false; // records handed over before `start` wait (no partitions yet)
   std::vector<bool> fed; // partitions sent records in the current replay step
   // Records handed over while an earlier gap could not be read yet: sent, in
   // order, once the gap is filled (never skipped: they are acknowledged).
@@ -118,6 +119,7 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
   st->next = cfg.position;
   st->cfg = std::move(cfg);
   auto begin = [=] {
+    st->started = true;
     st->replay_until = st->cfg.log->next_offset();
     st->replaying = true;
     replay_step(self, st);
@@ -144,11 +146,11 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
         return;
       bool idle = st->waiting.empty();
       st->waiting.push_back(std::move(records));
-      if (idle && !st->replaying)
+      if (idle && !st->replaying && st->started)
         self->send(self, retry_atom::value);
     },
     [=](retry_atom) {
-      if (st->replaying)
+      if (st->replaying || !st->started)
         return; // the end of the replay sends it again
       while (!st->waiting.empty()) {
         auto& group = st->waiting.front();

@@ -1,0 +1,150 @@
+'use strict';
+// Messages across the nodes of a cluster, with three real hearth-node
+// processes on loopback (separate data dirs, one shared checkpoint dir) and
+// functions on the official StateFun JS SDK: every node's ingress takes
+// messages for every address and routes them to the owning partition,
+// wherever it runs; `?wait=true` answers for an address on another node; the
+// admin API of any node answers for any address and lists the whole cluster;
+// every egress record comes out once, from any node's egress. Then the
+// failures: a member SIGKILLed (messages taken by the others meanwhile),
+// restarted on its data dir, and the coordinator SIGKILLed and restarted:
+// counts stay exact (nothing lost, nothing applied twice).
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+const { startTestFunctions } = require('../functions/servers');
+
+const FAST = ['--set', 'cluster.heartbeat=500ms', '--set', 'cluster.node_timeout=4s',
+  '--set', 'checkpoint.interval=300ms'];
+
+let fns;
+let moduleYaml;
+let shared;
+const nodes = {};
+const dataDirs = {};
+const expected = {}; // id -> messages acknowledged
+
+before(async () => {
+  fns = await startTestFunctions({ counterEgressTopic: 'counts' });
+  moduleYaml = h.testModule({ port: fns.port, egressTopics: ['counts'] });
+  shared = h.makeTempDir('hearth-cluster-msg-');
+});
+
+after(async () => {
+  await h.cleanup();
+  if (fns) await fns.close();
+});
+
+async function start(id, join) {
+  dataDirs[id] = dataDirs[id] || h.makeTempDir(`hearth-${id}-`);
+  const args = ['--checkpoint-dir', shared, '--cluster-port', '0', '--node-id', id, ...FAST];
+  if (join) args.push('--join', join);
+  nodes[id] = await h.startNode({ module: moduleYaml, args, dataDir: dataDirs[id] });
+  return nodes[id];
+}
+
+// Waits until every given node runs its part of one epoch with `ids` as members.
+async function running(ids) {
+  let last;
+  await h.poll(async () => {
+    const views = await Promise.all(ids.map(async (id) => {
+      const [c, health] = await Promise.all([
+        h.request(`${nodes[id].admin}/cluster`), h.request(`${nodes[id].admin}/health`)]);
+      return { id, epoch: c.json.epoch, members: c.json.members.map((m) => m.id), pipeline: health.json.pipeline };
+    }));
+    last = views;
+    return new Set(views.map((v) => v.epoch)).size === 1
+      && views.every((v) => v.pipeline === 'running' && JSON.stringify(v.members) === JSON.stringify(ids));
+  }, 90000, () => `a running epoch of ${ids.join(', ')} (last: ${JSON.stringify(last)})`, 100);
+}
+
+// Sends `n` increments to each id, spread over the given nodes' ingress
+// (each message acknowledged: 200 once durable).
+async function sendAll(ids, n, via) {
+  let k = 0;
+  await h.runParallel(ids.length * n, 8, async (i) => {
+    const id = ids[i % ids.length];
+    const node = nodes[via[k++ % via.length]];
+    await h.sendOk(node.ingress, 'test', 'counter', id, 'inc');
+    expected[id] = (expected[id] || 0) + 1;
+  });
+}
+
+const IDS = Array.from({ length: 24 }, (_, i) => `c${i}`);
+
+test('every node takes messages for every address and the owner applies them once', { timeout: 240000 }, async () => {
+  const n1 = await start('n1');
+  await start('n2', n1.cluster);
+  await start('n3', nodes.n2.cluster);
+  await running(['n1', 'n2', 'n3']);
+
+  await sendAll(IDS, 5, ['n1', 'n2', 'n3']);
+  await h.assertStoredCounts(nodes.n3.admin, 'test', 'counter', expected);
+  // The function saw each message once, and never two calls at once per id.
+  for (const id of IDS) {
+    assert.equal(fns.records.counter.counts[id], expected[id], `calls for ${id}`);
+    assert.ok((fns.records.counter.maxInflight[id] || 0) <= 1, `one call at a time for ${id}`);
+  }
+
+  // The actor listing covers the whole cluster, with the node of each address.
+  const listed = await h.request(`${nodes.n2.admin}/actors?type=test/counter&limit=1000`);
+  assert.equal(listed.status, 200, listed.text);
+  assert.equal(listed.json.total, IDS.length);
+  const owners = new Set(listed.json.actors.map((a) => a.node));
+  assert.deepEqual([...owners].sort(), ['n1', 'n2', 'n3']);
+
+  // ?wait=true through every node, for an address owned by each node.
+  const ownerOf = Object.fromEntries(listed.json.actors.map((a) => [a.address.id, a.node]));
+  for (const via of ['n1', 'n2', 'n3']) {
+    for (const owner of ['n1', 'n2', 'n3']) {
+      const id = IDS.find((x) => ownerOf[x] === owner);
+      const res = await h.request(`${nodes[via].ingress}/test/counter/${id}?wait=true`, {
+        method: 'PUT',
+        headers: { 'Content-Type': `application/vnd.${h.STRING_TYPENAME}` },
+        body: h.encodeValue('inc', h.STRING_TYPENAME),
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.json.applied, `${via} -> ${id} on ${owner}: ${res.text}`);
+      assert.equal(res.json.applied.invocations, 1);
+      expected[id] += 1;
+    }
+  }
+  await h.assertStoredCounts(nodes.n1.admin, 'test', 'counter', expected);
+
+  // Every egress record exactly once, all of them from one node's egress.
+  const total = Object.values(expected).reduce((a, b) => a + b, 0);
+  const records = await h.collectEgress(nodes.n2.egress, 'counts', total, 60000);
+  const seen = new Set(records);
+  assert.equal(seen.size, records.length, 'no record twice');
+  for (const [id, n] of Object.entries(expected)) {
+    for (let c = 1; c <= n; c++) assert.ok(seen.has(JSON.stringify({ id, count: c })), `record ${id} ${c}`);
+  }
+  assert.equal(await h.popEgress(nodes.n1.egress, 'counts'), null);
+});
+
+test('a killed member: the others take its messages meanwhile; restarted, it rejoins; counts exact', { timeout: 300000 }, async () => {
+  await nodes.n2.stop('SIGKILL');
+  // Messages for every address (n2's too) through the survivors.
+  await sendAll(IDS, 2, ['n1', 'n3']);
+  await running(['n1', 'n3']);
+  await h.assertStoredCounts(nodes.n1.admin, 'test', 'counter', expected);
+  await start('n2', nodes.n1.cluster);
+  await running(['n1', 'n2', 'n3']);
+  await sendAll(IDS, 1, ['n2']);
+  await h.assertStoredCounts(nodes.n2.admin, 'test', 'counter', expected);
+});
+
+test('the coordinator killed and restarted on its data dir: the cluster resumes; counts exact', { timeout: 300000 }, async () => {
+  await sendAll(IDS, 1, ['n2', 'n3']);
+  await nodes.n1.stop('SIGKILL');
+  await sendAll(IDS, 1, ['n2', 'n3']); // taken while the coordinator is down
+  await start('n1');
+  await running(['n1', 'n2', 'n3']);
+  await sendAll(IDS, 1, ['n1', 'n2', 'n3']);
+  await h.assertStoredCounts(nodes.n3.admin, 'test', 'counter', expected);
+  for (const id of IDS) {
+    const stored = await h.storedInt(nodes.n1.admin, 'test', 'counter', id);
+    assert.equal(stored, expected[id], `stored count of ${id}`);
+  }
+});
