@@ -141,6 +141,8 @@ struct agent_state {
   epoch_assembly assembly;                     // keeper: the epoch being put together
   std::uint64_t running_epoch = 0;             // keeper: assembled and running
   caf::actor keeper_agent;                     // member: who sent the last restore
+  bool leaving = false;                        // a drained member asked to leave
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> view_times; // keeper: when each epoch began
 
   agent_state(cluster_agent_config c)
     : cfg(std::move(c)), fence(cfg.self.id, cfg.self.incarnation) {}
@@ -360,6 +362,15 @@ void adopt(const state_ptr& st, const cluster_view& v) {
     } else {
       ++it;
     }
+  }
+  if (st->keeper)
+    st->view_times[v.epoch] = std::chrono::steady_clock::now();
+  if (st->fence.fenced() && st->leaving && !v.find(st->cfg.self.id)) {
+    // Drained and removed at its own request: done.
+    st->problem = "left the cluster (drained)";
+    if (st->cfg.on_left)
+      st->cfg.on_left();
+    return;
   }
   if (st->cfg.on_view)
     st->cfg.on_view(v, st->fence.fenced());
@@ -698,7 +709,15 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       }
       if (st->assembly.running(node, epoch)) {
         st->running_epoch = epoch;
-        st->log("epoch " + std::to_string(epoch) + " runs on every member");
+        auto began = st->view_times.find(epoch);
+        auto pause = began == st->view_times.end()
+                       ? std::string{}
+                       : " (" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - began->second)
+                                                 .count())
+                           + " ms after its view)";
+        st->view_times.erase(st->view_times.begin(), st->view_times.upper_bound(epoch));
+        st->log("epoch " + std::to_string(epoch) + " runs on every member" + pause);
         // The checkpoint coordinator learns every partition and source.
         if (auto all = st->assembly.wiring())
           caf::anon_send(st->assembly.coordinator(), setup_atom::value, *all); // its answer is not needed
@@ -711,6 +730,48 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
         return;
       }
       renew(st, epoch, why);
+    },
+    [=](drain_atom, std::string& id) -> caf::result<cluster_view> {
+      if (!st->keeper) {
+        auto k = st->last_view ? st->peers.find(st->last_view->coordinator) : st->peers.end();
+        if (k == st->peers.end())
+          return caf::make_error(caf::sec::runtime_error, "the coordinator is unreachable");
+        self->delegate(k->second, drain_atom::value, std::move(id));
+        return caf::delegated<cluster_view>{};
+      }
+      auto before = *st->keeper;
+      auto v = st->keeper->drain(id);
+      if (!v)
+        return caf::make_error(caf::sec::runtime_error, v.err().message);
+      if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
+        return caf::make_error(caf::sec::runtime_error,
+                               "the coordinator cannot write the cluster metadata");
+      if (v->epoch != before.view().epoch)
+        st->log("node " + id + " is drained: its key groups move to the others");
+      return *v;
+    },
+    [=](leave_atom) {
+      // On the drained node: ask the coordinator to remove this incarnation.
+      if (st->keeper || !st->last_view)
+        return;
+      auto* me = st->last_view->find(st->cfg.self.id);
+      if (!me || !me->draining)
+        return;
+      st->leaving = true;
+      if (auto k = keeper_of(st))
+        self->send(k, leave_atom::value, st->cfg.self.id, st->cfg.self.incarnation);
+    },
+    [=](leave_atom, std::string& id, std::uint64_t incarnation) {
+      if (!st->keeper || !st->last_view)
+        return;
+      auto* m = st->last_view->find(id);
+      if (!m || !m->draining || m->incarnation != incarnation)
+        return; // only a drained member leaves
+      st->log("drained node " + id + " leaves");
+      declare_gone(st, id, incarnation);
+      // The view without it is not broadcast to it: it learns here.
+      if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()); sender && st->last_view)
+        self->send(sender, view_atom::value, *st->last_view);
     },
     [=](atimeout_atom, std::uint64_t epoch) {
       if (st->keeper && st->assembly.epoch() == epoch && st->running_epoch != epoch) {

@@ -36,6 +36,10 @@
 //   go_atom, cluster_wiring        (coordinator -> members)
 //   running_atom, epoch, node      (local, then to the coordinator)
 //   renew_atom, epoch, reason      (local, then to the coordinator)
+//   drain_atom, node -> cluster_view    (local or from a member; to the coordinator)
+//   leave_atom                     (local, on a drained node whose log a checkpoint
+//                                   covers; the coordinator removes it, and the
+//                                   node is told through on_left)
 
 #include "actors/epoch_assembly.hpp"
 #include "actors/membership.hpp"
@@ -57,6 +61,8 @@ using view_atom = caf::atom_constant<caf::atom("view")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using cstatus_atom = caf::atom_constant<caf::atom("cstatus")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 /// A host and port.
 struct endpoint {
@@ -85,6 +91,9 @@ struct cluster_agent_config {
   /// must not block.
   std::function<void(std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator)> on_restore;
   std::function<void(cluster_wiring)> on_go;
+  /// This drained node left the cluster (a view without it, after it asked):
+  /// it must stop (exit 0). Called in the agent's context.
+  std::function<void()> on_left;
 };
 
 /// What the agent reports locally.

@@ -7,6 +7,7 @@
 // Thread-safe.
 
 #include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -31,6 +32,17 @@ public:
     failure_ = "checkpoint " + std::to_string(id) + " failed: " + std::move(reason);
   }
 
+  /// A completed checkpoint covers this node's ingress log up to `position`
+  /// (the first offset it does not reflect).
+  void log_covered(std::uint64_t position) {
+    std::lock_guard<std::mutex> g{mtx_};
+    covered_ = std::max(covered_, position);
+  }
+  std::uint64_t covered() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return covered_;
+  }
+
   struct view {
     std::chrono::milliseconds since_completed{0}; // since the last checkpoint (or start)
     std::uint64_t last_id = 0;                    // 0: none since start
@@ -47,6 +59,7 @@ private:
   mutable std::mutex mtx_;
   clock::time_point last_completed_;
   std::uint64_t last_id_ = 0;
+  std::uint64_t covered_ = 0;
   std::string failure_;
 };
 

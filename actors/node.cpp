@@ -511,6 +511,8 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
                                     + std::to_string(state::max_address_bytes) + " bytes"};
   if (idempotency_key.size() > 400)
     return error{errc::malformed, "Idempotency-Key is longer than 400 bytes"};
+  if (draining_)
+    return error{errc::unavailable, "this node is drained and leaves the cluster: send to another member"};
   auto in = ingress();
   if (!in)
     return down();
@@ -761,6 +763,16 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
               << "); the next start resumes from the last one" << std::endl;
     return 0;
   }
+  if (draining_) {
+    std::cerr << "hearth-node: no final checkpoint (drained: a checkpoint covers this node's log)"
+              << std::endl;
+    return 0;
+  }
+  // A cluster member's final checkpoint is the cluster's: it covers what this
+  // node took, unless the cluster moves to another epoch meanwhile (its
+  // pipeline is then gone and the others replay from the last checkpoint).
+  if (opts_.clustered)
+    timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds{15});
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
   self->request(pipe->coordinator, timeout, trigger_atom::value)

@@ -2,6 +2,7 @@
 // "Epochs"). Everything here runs on the node's supervisor thread, which
 // takes the cluster agent's events and the pipeline's faults in order.
 
+#include "actors/cluster_agent.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/node.hpp"
 #include "actors/node_parts.hpp"
@@ -110,6 +111,19 @@ void node::supervise_cluster() {
     // A member without a running pipeline asks for a new epoch now and then
     // (its request, or the coordinator's answer, may have been lost).
     auto pipe = current();
+    // A drained node leaves once a completed checkpoint covers its whole log
+    // (every message it took is in the others' state then).
+    if (draining_ && pipe && pipe->running && board_->covered() >= pipe->in->log->next_offset()
+        && std::chrono::steady_clock::now() >= leave_at_) {
+      leave_at_ = std::chrono::steady_clock::now() + renew_every;
+      caf::actor agent;
+      {
+        std::lock_guard<std::mutex> g{f.mtx};
+        agent = agent_;
+      }
+      say("a checkpoint covers this drained node's log: it leaves");
+      caf::anon_send(agent, leave_atom::value);
+    }
     if (view_ && !fenced_ && (!pipe || !pipe->running) && renew_at_ != decltype(renew_at_){}
         && std::chrono::steady_clock::now() >= renew_at_)
       ask_renew("the pipeline of epoch " + std::to_string(view_->epoch) + " is not running yet");
@@ -145,6 +159,10 @@ void node::apply_fault(const std::string& why) {
 void node::apply_view(const cluster_view_ptr& v, bool fenced) {
   view_ = v;
   fenced_ = fenced;
+  auto* me = v->find(opts_.node_id);
+  if (me && me->draining && !draining_)
+    say("this node is drained: it takes no new messages, and leaves once a checkpoint covers its log");
+  draining_ = !fenced && me && me->draining;
   std::shared_ptr<pipeline> old;
   {
     std::lock_guard<std::mutex> g{faults_->mtx};

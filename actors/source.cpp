@@ -134,8 +134,10 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
     [=](completed_atom, std::uint64_t id, std::uint64_t position) {
       if (auto s = st->cfg.log->trim(position); !s)
         std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
-      if (st->cfg.health)
+      if (st->cfg.health) {
         st->cfg.health->checkpoint_completed(id);
+        st->cfg.health->log_covered(position);
+      }
     },
     [=](step_atom) { replay_step(self, st); },
     [=](stats_atom) -> std::uint64_t {

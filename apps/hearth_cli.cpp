@@ -193,7 +193,11 @@ int main(int argc, char** argv) {
   checkpoints->add_option("action", cp_action, "list | trigger")
     ->check(CLI::IsMember({"list", "trigger"}));
 
-  auto* cluster = app.add_subcommand("cluster", "the cluster's members, epoch and key groups");
+  auto* cluster = app.add_subcommand("cluster", "the cluster's members, epoch and key groups; drain NODE");
+  std::string cluster_action = "status";
+  std::string cluster_node;
+  cluster->add_option("action", cluster_action, "status | drain")->check(CLI::IsMember({"status", "drain"}));
+  cluster->add_option("node", cluster_node, "the node to drain");
 
   try {
     app.parse(argc, argv);
@@ -375,6 +379,16 @@ int main(int argc, char** argv) {
                    [](const json& j) { std::cout << "replayed " << text(j["replayed"]) << "\n"; });
     return print(c, c.call("DELETE", "/dead-letters/" + dl_id),
                  [](const json& j) { std::cout << "deleted " << text(j["deleted"]) << "\n"; });
+  }
+  if (cluster->parsed() && cluster_action == "drain") {
+    if (cluster_node.empty()) {
+      std::cerr << "hearth: cluster drain needs the node's id\n";
+      return 2;
+    }
+    return print(c, c.call("POST", "/cluster/drain/" + cluster_node), [&](const json& j) {
+      std::cout << "draining " << text(j["drained"]) << " (epoch " << text(j["epoch"])
+                << "): its key groups move to the others; it leaves once a checkpoint covers its log\n";
+    });
   }
   if (cluster->parsed())
     return print(c, c.call("GET", "/cluster"), [](const json& j) {

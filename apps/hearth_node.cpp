@@ -221,6 +221,11 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
     node.cluster_restore(epoch, checkpoint, std::move(coordinator));
   };
   acfg.on_go = [&node](actors::cluster_wiring w) { node.cluster_go(std::move(w)); };
+  // A drained node that left stops as on SIGTERM (and exits 0).
+  acfg.on_left = [] {
+    std::cerr << "hearth-node: drained: this node left the cluster" << std::endl;
+    ::kill(::getpid(), SIGTERM);
+  };
   auto agent = sys.spawn(actors::cluster_agent, std::move(acfg));
   node.set_cluster_agent(agent);
   auto published = sys.middleman().publish(agent, static_cast<std::uint16_t>(port), bind.c_str(), true);
@@ -249,6 +254,23 @@ caf::actor join_cluster(caf::actor_system& sys, const std::string& module_path,
     std::optional<actors::cluster_status> out;
     self->request(agent, std::chrono::seconds{5}, actors::cstatus_atom::value)
       .receive([&](actors::cluster_status& st) { out = std::move(st); }, [](caf::error&) {});
+    return out;
+  });
+  info.set_drain([agent, &sys](const std::string& id) -> result<actors::cluster_view> {
+    caf::scoped_actor self{sys};
+    result<actors::cluster_view> out = error{errc::unavailable, "the cluster agent does not answer"};
+    self->request(agent, std::chrono::seconds{10}, actors::drain_atom::value, id)
+      .receive([&](actors::cluster_view& v) { out = std::move(v); },
+               [&](caf::error& err) {
+                 auto& ctx = err.context();
+                 auto why = ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0) : sys.render(err);
+                 auto code = why.find("is not a member") != std::string::npos ? errc::unknown
+                             : why.find("cannot be drained") != std::string::npos
+                                 || why.find("last one") != std::string::npos
+                               ? errc::conflict
+                               : errc::unavailable;
+                 out = error{code, why};
+               });
     return out;
   });
   return agent;

@@ -322,7 +322,7 @@ bool api_path(const std::string& path) {
   for (auto* p : {"/health", "/metrics", "/status", "/functions", "/cluster"})
     if (path == p)
       return true;
-  for (auto* p : {"/actors", "/dead-letters", "/checkpoints"})
+  for (auto* p : {"/actors", "/dead-letters", "/checkpoints", "/cluster/"})
     if (path.rfind(p, 0) == 0)
       return true;
   return false;
@@ -491,6 +491,20 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       if (!st)
         return io::json_error(503, "the cluster agent does not answer");
       return io::json_ok(dump(cluster_json(*st)));
+    }
+    if (path.rfind("/cluster/drain/", 0) == 0 && req.method == "POST") {
+      if (!info->clustered())
+        return io::json_error(404, "this node is not a cluster member (start it with --cluster-port)");
+      auto id = path.substr(std::string{"/cluster/drain/"}.size());
+      if (id.empty())
+        return io::json_error(400, "POST /cluster/drain/<node id>");
+      auto v = info->drain(id);
+      if (!v)
+        return io::json_error(v.err().code == errc::unknown    ? 404
+                              : v.err().code == errc::conflict ? 409
+                                                               : 503,
+                              v.err().message);
+      return io::json_ok(dump(json{{"drained", id}, {"epoch", v->epoch}}));
     }
     if (path == "/functions" && req.method == "GET") {
       json eps = json::array();

@@ -57,10 +57,23 @@ struct node_info {
   }
   bool clustered() const { return static_cast<bool>(cluster_); }
 
+  /// How to ask the coordinator to drain a member (set with set_cluster).
+  /// The new view, or errc::unknown (not a member), errc::conflict (cannot
+  /// be drained) or errc::unavailable (the coordinator is unreachable).
+  void set_drain(std::function<result<actors::cluster_view>(const std::string&)> f) {
+    drain_ = std::move(f);
+  }
+  result<actors::cluster_view> drain(const std::string& id) const {
+    if (!drain_)
+      return error{errc::unavailable, "this node is not a cluster member"};
+    return drain_(id);
+  }
+
 private:
   mutable std::mutex mtx_;
   std::map<std::string, std::string> ports_;
   std::function<std::optional<actors::cluster_status>()> cluster_;
+  std::function<result<actors::cluster_view>(const std::string&)> drain_;
 };
 
 /// The admin API (docs/admin-api.md): status, functions, actors, one address,

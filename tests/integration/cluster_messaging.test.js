@@ -7,16 +7,29 @@
 // admin API of any node answers for any address and lists the whole cluster;
 // every egress record comes out once, from any node's egress. Then the
 // failures: a member SIGKILLed (messages taken by the others meanwhile),
-// restarted on its data dir, and the coordinator SIGKILLed and restarted:
-// counts stay exact (nothing lost, nothing applied twice).
+// restarted on its data dir, and the coordinator SIGKILLed and restarted;
+// then a node joining the running cluster and one drained from it: counts
+// stay exact (nothing lost, nothing applied twice).
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
+const path = require('node:path');
 const h = require('./harness');
 const { startTestFunctions } = require('../functions/servers');
 
 const FAST = ['--set', 'cluster.heartbeat=500ms', '--set', 'cluster.node_timeout=4s',
   '--set', 'checkpoint.interval=300ms'];
+
+const CLI = path.resolve(process.env.HEARTH_CLI || path.join(h.REPO_ROOT, 'build', 'bin', 'hearth'));
+
+function cli(admin, ...args) {
+  return new Promise((resolve) => {
+    execFile(CLI, ['--node', admin, ...args], { timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, stdout, stderr });
+    });
+  });
+}
 
 let fns;
 let moduleYaml;
@@ -147,4 +160,35 @@ test('the coordinator killed and restarted on its data dir: the cluster resumes;
     const stored = await h.storedInt(nodes.n1.admin, 'test', 'counter', id);
     assert.equal(stored, expected[id], `stored count of ${id}`);
   }
+});
+
+test('a node that joins the running cluster takes its share of key groups; counts exact', { timeout: 300000 }, async () => {
+  const sending = sendAll(IDS, 3, ['n1', 'n2', 'n3']); // while it joins
+  await start('n4', nodes.n3.cluster);
+  await sending;
+  await running(['n1', 'n2', 'n3', 'n4']);
+  await sendAll(IDS, 1, ['n4']);
+  await h.assertStoredCounts(nodes.n4.admin, 'test', 'counter', expected);
+  const listed = await h.request(`${nodes.n1.admin}/actors?type=test/counter&limit=1000`);
+  assert.ok(listed.json.actors.some((a) => a.node === 'n4'), 'n4 owns addresses');
+});
+
+test('a drained node hands its key groups over, leaves and exits 0; counts exact', { timeout: 300000 }, async () => {
+  await sendAll(IDS, 1, ['n3']); // in n3's log
+  const drained = await cli(nodes.n1.admin, 'cluster', 'drain', 'n3');
+  assert.equal(drained.code, 0, drained.stderr);
+  assert.match(drained.stdout, /^draining n3 \(epoch \d+\)/);
+  const exit = await h.withTimeout(nodes.n3.exited, 120000);
+  assert.deepEqual(exit, { code: 0, signal: null }, nodes.n3.stderr());
+  await running(['n1', 'n2', 'n4']);
+  await sendAll(IDS, 1, ['n1', 'n2', 'n4']);
+  await h.assertStoredCounts(nodes.n2.admin, 'test', 'counter', expected);
+  const listed = await h.request(`${nodes.n2.admin}/actors?type=test/counter&limit=1000`);
+  assert.ok(listed.json.actors.every((a) => a.node !== 'n3'), 'nothing on n3');
+  // The coordinator cannot be drained, and an unknown node is named.
+  const refused = await cli(nodes.n2.admin, 'cluster', 'drain', 'n1');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /coordinator/);
+  const unknown = await cli(nodes.n2.admin, 'cluster', 'drain', 'n9');
+  assert.match(unknown.stderr, /not a member/);
 });
