@@ -8,7 +8,7 @@ SAN_DIR ?= build-sanitize
 SAN_CXX ?= clang++
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build test unit demo bench soak clean sanitize sanitize-build fuzz
+.PHONY: all deps build test unit demo demo-cluster bench soak clean sanitize sanitize-build fuzz
 
 all: build
 
@@ -53,6 +53,11 @@ unit: build
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo.sh
+
+# The shopping cart on three nodes of one cluster, on this machine.
+demo-cluster: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/demo-cluster.sh
 
 # Benchmarks on a Release build of their own (build-release/); see bench/README.md.
 bench: deps

@@ -264,10 +264,20 @@ int main(int argc, char** argv) {
       path += "&prefix=" + encode(prefix);
     return print(c, c.call("GET", path), [](const json& j) {
       std::vector<std::vector<std::string>> rows;
+      // A cluster member lists the whole cluster: then each address's node too.
+      bool clustered = false;
       for (auto& a : j["actors"])
+        clustered = clustered || (a.contains("node") && !a["node"].is_null());
+      for (auto& a : j["actors"]) {
         rows.push_back({addr(a["address"]), text(a["pending"]), a["busy"].get<bool>() ? "busy" : "idle",
                         text(a["invocations"]), text(a["failures"])});
-      table({"ADDRESS", "PENDING", "STATE", "INVOCATIONS", "FAILURES"}, rows);
+        if (clustered)
+          rows.back().push_back(a["node"].is_null() ? "-" : text(a["node"]));
+      }
+      std::vector<std::string> heads{"ADDRESS", "PENDING", "STATE", "INVOCATIONS", "FAILURES"};
+      if (clustered)
+        heads.push_back("NODE");
+      table(heads, rows);
       std::cout << j["actors"].size() << " of " << text(j["total"]) << "\n";
     });
   }

@@ -292,6 +292,14 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(0, 65535));
   app.add_option("--bind", bind, "address the HTTP servers listen on")->capture_default_str();
+  int ingress_port = -1, egress_port = -1;
+  app.add_option("--ingress-port", ingress_port,
+                 "the playground ingress's port instead of module.yaml's (0: any free port); "
+                 "several nodes of a cluster on one machine share one module.yaml")
+    ->check(CLI::Range(0, 65535));
+  app.add_option("--egress-port", egress_port,
+                 "the playground egress's port instead of module.yaml's (0: any free port)")
+    ->check(CLI::Range(0, 65535));
   std::string console_dir;
   app.add_option("--console-dir", console_dir,
                  "web console files (default: <binary dir>/../console)");
@@ -340,6 +348,14 @@ int main(int argc, char** argv) {
   auto loaded = io::load_module(module_path);
   if (!loaded)
     die(2, loaded.err().message);
+  if (ingress_port >= 0 && !loaded->ingress)
+    die(2, "--ingress-port: " + module_path + " declares no io.statefun.playground.v1/ingress");
+  if (egress_port >= 0 && !loaded->egress)
+    die(2, "--egress-port: " + module_path + " declares no io.statefun.playground.v1/egress");
+  if (ingress_port >= 0)
+    loaded->ingress->port = static_cast<std::uint16_t>(ingress_port);
+  if (egress_port >= 0)
+    loaded->egress->port = static_cast<std::uint16_t>(egress_port);
   auto module = std::make_shared<const io::module_config>(std::move(*loaded));
   auto s = parse_settings(sets);
   if (tls_cert.empty() != tls_key.empty())
