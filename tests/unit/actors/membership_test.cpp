@@ -138,3 +138,14 @@ TEST_CASE("a restarted coordinator takes its cluster over with a new view naming
   membership orphan{ghost, terms};
   CHECK(orphan.resume(member_info{"n2", 3, "127.0.0.1", 7200, 2, false}).coordinator == "n2");
 }
+
+TEST_CASE("a renewal keeps the members in a new epoch") {
+  membership ms{member_info{"n1", 1, "h", 1, 2, false}, cluster_terms{"m", 128}};
+  auto joined = ms.join(member_info{"n2", 1, "h", 2, 2, false}, cluster_terms{"m", 128});
+  REQUIRE(joined);
+  auto renewed = ms.renew();
+  CHECK(renewed.epoch == joined->epoch + 1);
+  REQUIRE(renewed.members.size() == 2);
+  CHECK(renewed.members[1].id == "n2");
+  CHECK(ms.view().epoch == renewed.epoch);
+}

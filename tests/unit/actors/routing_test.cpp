@@ -47,3 +47,16 @@ TEST_CASE("a function's target must have a namespace, a type, a known endpoint a
   auto long_one = check_target(parts.module, addr("cart", std::string(600, 'x')));
   CHECK(long_one.find("target address is longer than") == 0);
 }
+
+TEST_CASE("in a cluster every node's source has a channel, then every peer") {
+  routing r{2, 6, 128, 3}; // global partition 2 of 6, three nodes
+  CHECK(r.inputs() == 3 + 5);
+  CHECK(r.source_channel(0) == 0);
+  CHECK(r.source_channel(2) == 2);
+  CHECK(r.channel_of(0) == 3);
+  CHECK(r.channel_of(1) == 4);
+  CHECK(r.channel_of(3) == 5);
+  CHECK(r.channel_of(5) == 7);
+  // Partitions are numbered globally: the same formula as a single node's.
+  CHECK(r.kg_begin() == hearth::protocol::first_key_group(2, 128, 6));
+}

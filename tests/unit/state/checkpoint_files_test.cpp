@@ -308,3 +308,62 @@ TEST_CASE("a manifest names the parts a key-group range is restored from, and ke
   CHECK((*back)->chains_for(85, 128) == std::vector<std::vector<std::string>>{m.chains[2], m.chains[3]});
   CHECK((*back)->chains_for(32, 64) == std::vector<std::vector<std::string>>{m.chains[1]});
 }
+
+TEST_CASE("a cluster's part names carry the epoch; a checkpoint is found by id; held egress is read back") {
+  temp_dir dir;
+  auto files = checkpoint_files::open(dir.path + "/chk");
+  REQUIRE(files);
+  CHECK(checkpoint_files::part_name(5, 2, true) == "part-00000000000000000005-p2.full");
+  CHECK(checkpoint_files::part_name(5, 2, false, 9) == "part-00000000000000000005-e9-p2.delta");
+  auto st = store::open(dir.path + "/s");
+  REQUIRE(st);
+  auto view = (*st)->take_snapshot();
+  REQUIRE(view);
+  part_extras extras;
+  extras.egress = {{4, "out", "four"}, {5, "out", "five"}};
+  auto p0 = files->write_part(3, 0, **view, nullptr, {}, 2);
+  auto p1 = files->write_part(3, 1, **view, nullptr, extras, 2);
+  REQUIRE(p0);
+  REQUIRE(p1);
+  CHECK(p1->file == "part-00000000000000000003-e2-p1.full");
+  manifest m;
+  m.id = 3;
+  m.partitions = 2;
+  m.max_key_groups = 128;
+  m.chains = {{p0->file}, {p1->file}};
+  m.epoch = 2;
+  m.ingress_positions = {{"n1", 10}};
+  REQUIRE(files->write_manifest(m));
+  manifest newer = m;
+  newer.id = 4;
+  REQUIRE(files->write_manifest(newer));
+  auto three = files->latest(nullptr, 3);
+  REQUIRE(three);
+  REQUIRE(three->has_value());
+  CHECK((*three)->id == 3);
+  auto missing = files->latest(nullptr, 99);
+  REQUIRE(missing);
+  CHECK(!missing->has_value());
+  auto held = files->held_egress(**three);
+  REQUIRE(held);
+  REQUIRE(held->size() == 2);
+  CHECK((*held)[0].empty());
+  REQUIRE((*held)[1].size() == 2);
+  CHECK((*held)[1][1].payload == "five");
+}
+
+TEST_CASE("a cluster's egress release is idempotent per partition of an epoch, not across epochs") {
+  temp_dir dir;
+  auto e = egress_store::open(dir.path);
+  REQUIRE(e);
+  auto& es = **e;
+  REQUIRE(es.release(1, {{7, "out", "e1-a"}}, 1));
+  REQUIRE(es.release(1, {{7, "out", "e1-a"}}, 1)); // again after a restore: nothing new
+  // Partition 1 of the next epoch is another partition: its numbers start anew.
+  REQUIRE(es.release(1, {{3, "out", "e2-a"}}, 2));
+  REQUIRE(es.release(1, {{2, "out", "single"}}));  // a single node's partition 1
+  std::vector<std::string> got;
+  while (auto r = *es.pop("out"))
+    got.push_back(*r);
+  CHECK(got == std::vector<std::string>{"e1-a", "e2-a", "single"});
+}
