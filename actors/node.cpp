@@ -66,6 +66,19 @@ result<int> check_layout(const node_options& opts) {
   return fd;
 }
 
+/// Pops records of this node's egress store for other nodes (`pop, topic`
+/// answers zero or one record). `store` may be null (no egress).
+caf::behavior egress_pop_actor(caf::event_based_actor*, std::shared_ptr<state::egress_store> store) {
+  return {[=](pop_atom, const std::string& topic) -> std::vector<std::string> {
+    if (!store)
+      return {};
+    auto rec = store->pop(topic);
+    if (!rec || !*rec)
+      return {};
+    return {std::move(**rec)};
+  }};
+}
+
 /// The reason an actor gave for its end: the text it quit with, when there
 /// is one (partitions quit with the failed write's message), or CAF's rendering.
 std::string describe(caf::actor_system& sys, const caf::error& reason) {
@@ -211,16 +224,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
       return in.err();
     n->cluster_in_ = std::move(*in);
     n->gate_actor_ = sys.spawn(gate_actor, std::shared_ptr<gate_port>{n->cluster_in_->gate});
-    n->egress_actor_ = sys.spawn([store = n->egress_](caf::event_based_actor*) -> caf::behavior {
-      return {[=](pop_atom, const std::string& topic) -> std::vector<std::string> {
-        if (!store)
-          return {};
-        auto rec = store->pop(topic);
-        if (!rec || !*rec)
-          return {};
-        return {std::move(**rec)};
-      }};
-    });
+    n->egress_actor_ = sys.spawn(egress_pop_actor, n->egress_);
     n->faults_->down = "waiting for the cluster's first epoch";
     n->supervisor_ = std::thread([raw = n.get()] { raw->supervise_cluster(); });
     return n;

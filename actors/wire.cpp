@@ -135,7 +135,9 @@ status check_wire_types(caf::actor_system& sys) {
   // Fields of a type declared unsafe would be skipped silently: the
   // partitions (a vector of handles) must come back. The handles are of a
   // live actor (the middleman cannot carry an invalid one).
-  auto probe = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  // (Spawned with an argument: CAF 0.17 dereferences a null tuple for a
+  // function spawned without one.)
+  auto probe = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; }, 0);
   cluster_wiring wiring{4, 2, probe, {node_wiring{4, "n1", {probe, probe}, probe, probe, probe}}};
   all.push_back([&] {
     return round_trip<cluster_wiring>(sys, "cluster_wiring", wiring,
