@@ -54,8 +54,14 @@ test('counters move as messages flow', { timeout: 120000 }, async () => {
   const before0 = await scrape();
   for (let i = 0; i < 5; i++) await h.sendOk(node.ingress, 'test', 'counter', 'm1', 'inc');
   await h.poll(() => fns.records.counter.counts.m1 === 5, 60000, 'five increments');
-  await h.sleep(1500); // gauges update once a second
-  const after0 = await scrape();
+  // Gauges are updated once a second, and a checkpoint follows: wait for both.
+  const liveOf = (s) => Object.entries(s).filter(([k]) => k.startsWith('hearth_live_actors'))
+    .reduce((sum, [, v]) => sum + v, 0);
+  let after0;
+  await h.poll(async () => {
+    after0 = await scrape();
+    return liveOf(after0) >= 1 && value(after0, 'hearth_checkpoints') >= 1;
+  }, 60000, 'the live actors gauge and a checkpoint');
   const inKey = 'hearth_in{function_type="test/counter"}';
   assert.equal(value(after0, inKey) - value(before0, inKey), 5);
   assert.equal(value(after0, 'hearth_ingress_requests{outcome="accepted"}')
@@ -63,9 +69,7 @@ test('counters move as messages flow', { timeout: 120000 }, async () => {
   assert.ok(value(after0, 'hearth_outEgress{function_type="test/counter"}') >= 5);
   assert.ok(value(after0, 'hearth_remoteInvocationLatency_count{function_type="test/counter"}') >= 1);
   assert.ok(value(after0, 'hearth_checkpoints') >= 1);
-  const live = Object.entries(after0).filter(([k]) => k.startsWith('hearth_live_actors'))
-    .reduce((sum, [, v]) => sum + v, 0);
-  assert.ok(live >= 1, 'live actors gauge');
+  assert.ok(liveOf(after0) >= 1, 'live actors gauge');
 });
 
 test('rejected requests, failures and dead letters are counted', { timeout: 120000 }, async () => {
