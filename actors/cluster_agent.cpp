@@ -113,6 +113,9 @@ using atimeout_atom = caf::atom_constant<caf::atom("atimeout")>;
 /// per retry interval): a slow connect is not a dead node.
 constexpr int attempts_before_gone = 3;
 
+/// How long a join or a drain waits for the checkpoint its handover is taken at.
+constexpr auto handover_timeout = std::chrono::seconds{10};
+
 std::string describe(const cluster_view& v) {
   std::string s = "epoch " + std::to_string(v.epoch) + ":";
   for (auto& m : v.members)
@@ -336,6 +339,43 @@ void renew(const state_ptr& st, std::uint64_t epoch, const std::string& why) {
     arm_retry(st);
 }
 
+/// A membership change as an answer to its requester.
+caf::result<cluster_view> answer(result<cluster_view> v) {
+  if (!v)
+    return caf::make_error(caf::sec::runtime_error, v.err().message);
+  return std::move(*v);
+}
+
+/// The same, through a promise.
+void answer(caf::typed_response_promise<cluster_view>& rp, result<cluster_view> v) {
+  if (!v)
+    rp.deliver(caf::make_error(caf::sec::runtime_error, v.err().message));
+  else
+    rp.deliver(std::move(*v));
+}
+
+/// Takes a checkpoint of the running epoch, then calls `then` (also when the
+/// checkpoint fails or takes longer than `handover_timeout`: the change then
+/// replays from the last checkpoint instead).
+void checkpoint_then(const state_ptr& st, std::function<void()> then) {
+  auto started = std::chrono::steady_clock::now();
+  st->self->request(st->assembly.coordinator(), handover_timeout, trigger_atom::value)
+    .then(
+      [=](checkpoint_info& info) {
+        st->log("checkpoint " + std::to_string(info.id) + " taken for the handover in "
+                + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count())
+                + " ms");
+        then();
+      },
+      [=](caf::error& err) {
+        st->log("no checkpoint for the handover (" + st->self->system().render(err)
+                + "): the change replays from the last one");
+        then();
+      });
+}
+
 void adopt(const state_ptr& st, const cluster_view& v) {
   auto* me = v.find(st->cfg.self.id);
   bool in_it = me && me->incarnation == st->cfg.self.incarnation;
@@ -437,7 +477,9 @@ void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
   connect(
     st, where,
     [=](caf::actor agent) {
-      st->self->request(agent, st->cfg.request_timeout, join_atom::value, st->cfg.self, st->cfg.terms)
+      // The coordinator may take a checkpoint before it answers (the handover).
+      st->self->request(agent, st->cfg.request_timeout + handover_timeout, join_atom::value,
+                        st->cfg.self, st->cfg.terms)
         .then(
           [=](cluster_view& v) {
             auto* me = v.find(st->cfg.self.id);
@@ -607,16 +649,26 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
         return caf::make_error(caf::sec::runtime_error,
                                "node '" + st->cfg.self.id + "' is not a member yet");
       }
-      auto before = *st->keeper;
-      auto v = st->keeper->join(m, terms);
-      if (!v)
-        return caf::make_error(caf::sec::runtime_error, v.err().message);
-      if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
-        return caf::make_error(caf::sec::runtime_error,
-                               "the coordinator cannot write the cluster metadata");
-      if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
-        watch(st, m.id, m.incarnation, sender);
-      return *v;
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto admit = [=]() -> result<cluster_view> {
+        auto before = *st->keeper;
+        auto v = st->keeper->join(m, terms);
+        if (!v)
+          return v.err();
+        if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
+          return error{errc::io, "the coordinator cannot write the cluster metadata"};
+        if (sender)
+          watch(st, m.id, m.incarnation, sender);
+        return v;
+      };
+      // A new member joining a running cluster: the key groups move at a
+      // checkpoint taken now, so the new epoch replays almost nothing.
+      if (st->last_view->find(m.id) || !st->assembly.coordinator()
+          || st->running_epoch != st->last_view->epoch || m.id == st->cfg.self.id)
+        return answer(admit());
+      auto rp = self->make_response_promise<cluster_view>();
+      checkpoint_then(st, [=]() mutable { answer(rp, admit()); });
+      return rp;
     },
     [=](sync_atom, member_info& m) -> caf::result<cluster_view> {
       if (!st->keeper || !st->last_view)
@@ -739,16 +791,24 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
         self->delegate(k->second, drain_atom::value, std::move(id));
         return caf::delegated<cluster_view>{};
       }
-      auto before = *st->keeper;
-      auto v = st->keeper->drain(id);
-      if (!v)
-        return caf::make_error(caf::sec::runtime_error, v.err().message);
-      if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
-        return caf::make_error(caf::sec::runtime_error,
-                               "the coordinator cannot write the cluster metadata");
-      if (v->epoch != before.view().epoch)
-        st->log("node " + id + " is drained: its key groups move to the others");
-      return *v;
+      auto drain = [=]() -> result<cluster_view> {
+        auto before = *st->keeper;
+        auto v = st->keeper->drain(id);
+        if (!v)
+          return v.err();
+        if (v->epoch != before.view().epoch && !commit_view(st, before, *v))
+          return error{errc::io, "the coordinator cannot write the cluster metadata"};
+        if (v->epoch != before.view().epoch)
+          st->log("node " + id + " is drained: its key groups move to the others");
+        return v;
+      };
+      auto* m = st->last_view ? st->last_view->find(id) : nullptr;
+      if (!m || m->draining || !st->assembly.coordinator() || st->running_epoch != st->last_view->epoch)
+        return answer(drain());
+      // Its key groups move at a checkpoint taken now.
+      auto rp = self->make_response_promise<cluster_view>();
+      checkpoint_then(st, [=]() mutable { answer(rp, drain()); });
+      return rp;
     },
     [=](leave_atom) {
       // On the drained node: ask the coordinator to remove this incarnation.

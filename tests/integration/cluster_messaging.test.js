@@ -171,16 +171,20 @@ test('a node that joins the running cluster takes its share of key groups; count
   await h.assertStoredCounts(nodes.n4.admin, 'test', 'counter', expected);
   const listed = await h.request(`${nodes.n1.admin}/actors?type=test/counter&limit=1000`);
   assert.ok(listed.json.actors.some((a) => a.node === 'n4'), 'n4 owns addresses');
+  // The key groups moved at a checkpoint taken for the handover.
+  assert.match(nodes.n1.stderr(), /checkpoint \d+ taken for the handover/);
 });
 
 test('a drained node hands its key groups over, leaves and exits 0; counts exact', { timeout: 300000 }, async () => {
   await sendAll(IDS, 1, ['n3']); // in n3's log
+  const handovers = (nodes.n1.stderr().match(/taken for the handover/g) || []).length;
   const drained = await cli(nodes.n1.admin, 'cluster', 'drain', 'n3');
   assert.equal(drained.code, 0, drained.stderr);
   assert.match(drained.stdout, /^draining n3 \(epoch \d+\)/);
   const exit = await h.withTimeout(nodes.n3.exited, 120000);
   assert.deepEqual(exit, { code: 0, signal: null }, nodes.n3.stderr());
   await running(['n1', 'n2', 'n4']);
+  assert.equal((nodes.n1.stderr().match(/taken for the handover/g) || []).length, handovers + 1);
   await sendAll(IDS, 1, ['n1', 'n2', 'n4']);
   await h.assertStoredCounts(nodes.n2.admin, 'test', 'counter', expected);
   const listed = await h.request(`${nodes.n2.admin}/actors?type=test/counter&limit=1000`);
