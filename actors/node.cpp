@@ -276,6 +276,26 @@ void node::watch(const caf::actor& a, std::uint64_t generation, std::string what
   });
 }
 
+void node::spawn_partition(pipeline& p, std::uint32_t local, partition_config cfg) {
+  auto what = std::to_string(cfg.id);
+  p.writers.push_back(sys_->spawn<caf::detached>(snapshot_writer_actor, files_, p.coordinator));
+  watch(p.writers.back(), p.generation, "snapshot writer " + what);
+  cfg.max_key_groups = opts_.max_key_groups;
+  cfg.module = module_;
+  cfg.client = client_;
+  cfg.store = stores_[local];
+  cfg.egress = egress_;
+  cfg.gates = {p.in->gate};
+  cfg.stats = metrics_;
+  cfg.writer = p.writers.back();
+  cfg.idle = opts_.idle;
+  cfg.max_live = opts_.max_live;
+  cfg.max_pending = opts_.max_pending;
+  cfg.full_every = opts_.full_every;
+  p.partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
+  watch(p.partitions.back(), p.generation, "partition " + what);
+}
+
 caf::actor node::owner_of(const pipeline& p, protocol::key_group kg) const {
   if (!p.running || p.all.empty())
     return {};
@@ -366,26 +386,11 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   watch(p->coordinator, generation, "the checkpoint coordinator");
 
   for (std::uint32_t i = 0; i < opts.partitions; ++i) {
-    p->writers.push_back(sys_->spawn<caf::detached>(snapshot_writer_actor, files_, p->coordinator));
-    watch(p->writers.back(), generation, "snapshot writer " + std::to_string(i));
     partition_config cfg;
     cfg.id = i;
     cfg.partitions = opts.partitions;
-    cfg.max_key_groups = opts.max_key_groups;
-    cfg.module = module_;
-    cfg.client = client_;
-    cfg.store = stores_[i];
-    cfg.egress = egress_;
-    cfg.gates = {p->in->gate};
-    cfg.stats = metrics_;
-    cfg.writer = p->writers.back();
-    cfg.idle = opts.idle;
-    cfg.max_live = opts.max_live;
-    cfg.max_pending = opts.max_pending;
-    cfg.full_every = opts.full_every;
     cfg.last_completed = p->restored;
-    p->partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
-    watch(p->partitions.back(), generation, "partition " + std::to_string(i));
+    spawn_partition(*p, i, std::move(cfg));
   }
   // Every answer is checked: an actor that cannot start fails the build.
   caf::scoped_actor self{*sys_};

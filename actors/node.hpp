@@ -35,6 +35,7 @@
 #include "actors/ingress_gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/messages.hpp"
+#include "actors/partition.hpp"
 #include "io/function_client.hpp"
 #include "io/module.hpp"
 #include "state/checkpoint_files.hpp"
@@ -227,6 +228,9 @@ private:
   error down() const;
   void supervise();
   void watch(const caf::actor& a, std::uint64_t generation, std::string what);
+  /// Spawns local partition `local` of `p` (with its snapshot writer, which
+  /// reports to p.coordinator) from `cfg`'s placement fields, and watches both.
+  void spawn_partition(pipeline& p, std::uint32_t local, partition_config cfg);
   /// The partition that owns `kg` in the running pipeline (null: none).
   caf::actor owner_of(const pipeline& p, protocol::key_group kg) const;
 

@@ -369,30 +369,14 @@ result<std::shared_ptr<node::pipeline>> node::build_part(std::uint64_t generatio
   }
   auto origin = *me;
   for (std::uint32_t i = 0; i < count; ++i) {
-    auto g = p->first + i;
-    p->writers.push_back(sys_->spawn<caf::detached>(snapshot_writer_actor, files_, coordinator));
-    watch(p->writers.back(), generation, "snapshot writer " + std::to_string(g));
     partition_config cfg;
-    cfg.id = g;
+    cfg.id = p->first + i;
     cfg.partitions = p->total;
-    cfg.max_key_groups = opts.max_key_groups;
     cfg.sources = static_cast<std::uint32_t>(v.members.size());
     cfg.epoch = v.epoch;
     cfg.node_id = opts.node_id;
-    cfg.module = module_;
-    cfg.client = client_;
-    cfg.store = stores_[i];
-    cfg.egress = egress_;
-    cfg.gates = {p->in->gate};
-    cfg.stats = metrics_;
-    cfg.writer = p->writers.back();
-    cfg.idle = opts.idle;
-    cfg.max_live = opts.max_live;
-    cfg.max_pending = opts.max_pending;
-    cfg.full_every = opts.full_every;
     cfg.last_completed = checkpoint;
-    p->partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
-    watch(p->partitions.back(), generation, "partition " + std::to_string(g));
+    spawn_partition(*p, i, std::move(cfg));
   }
   source_config scfg;
   scfg.log = p->in->log;

@@ -7,29 +7,16 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
 const h = require('./harness');
 const buildHandler = require('../../examples/shopping-cart/functions');
 
-const EXAMPLE_DIR = path.join(h.REPO_ROOT, 'examples', 'shopping-cart');
 const FAST = ['--set', 'cluster.heartbeat=500ms', '--set', 'cluster.node_timeout=4s',
   '--set', 'checkpoint.interval=300ms'];
 
 let server;
 let shared;
 const nodes = [];
-
-function exampleModule(functionsPort) {
-  const original = fs.readFileSync(path.join(EXAMPLE_DIR, 'module.yaml'), 'utf8');
-  const moved = original
-    .replace('http://127.0.0.1:8000/', `http://127.0.0.1:${functionsPort}/`)
-    .replace('port: 8090', 'port: 0')
-    .replace('port: 8091', 'port: 0');
-  assert.ok(!moved.includes('8090') && !moved.includes('8091'), 'module.yaml ports not found');
-  return moved;
-}
 
 const restock = (node, itemId, quantity) =>
   h.sendOk(node.ingress, 'com.example', 'inventory', itemId, { itemId, quantity }, 'com.example/Restock');
@@ -53,7 +40,7 @@ before(async () => {
   server = http.createServer(buildHandler());
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   shared = h.makeTempDir('hearth-cluster-cart-');
-  const moduleYaml = exampleModule(server.address().port);
+  const moduleYaml = h.shoppingCartModule(server.address().port);
   for (const id of ['n1', 'n2', 'n3']) {
     const args = ['--checkpoint-dir', shared, '--cluster-port', '0', '--node-id', id, ...FAST];
     if (nodes.length > 0) args.push('--join', nodes[0].cluster);

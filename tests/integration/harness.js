@@ -102,6 +102,20 @@ async function cleanup() {
   removeTempDirs();
 }
 
+// The shopping-cart example's module.yaml with its functions at
+// 127.0.0.1:<functionsPort> and its ingress and egress on free ports.
+function shoppingCartModule(functionsPort) {
+  const original = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'shopping-cart', 'module.yaml'), 'utf8');
+  const moved = original
+    .replace('http://127.0.0.1:8000/', `http://127.0.0.1:${functionsPort}/`)
+    .replace('port: 8090', 'port: 0')
+    .replace('port: 8091', 'port: 0');
+  if (!moved.includes(`127.0.0.1:${functionsPort}/{function.name}`) || moved.includes('8090') || moved.includes('8091')) {
+    throw new Error('the shopping cart module.yaml changed: its endpoint or ports were not found');
+  }
+  return moved;
+}
+
 // ---------------------------------------------------------------------------
 // spawning
 
@@ -494,4 +508,5 @@ module.exports = {
   startNode,
   storedInt,
   testModule,
+  shoppingCartModule,
 };

@@ -4,27 +4,13 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const http = require('node:http');
-const path = require('node:path');
 const h = require('./harness');
 const buildHandler = require('../../examples/shopping-cart/functions');
 
-const EXAMPLE_DIR = path.join(h.REPO_ROOT, 'examples', 'shopping-cart');
 
 let server;
 let node;
-
-function exampleModule(functionsPort) {
-  const original = fs.readFileSync(path.join(EXAMPLE_DIR, 'module.yaml'), 'utf8');
-  const moved = original
-    .replace('http://127.0.0.1:8000/', `http://127.0.0.1:${functionsPort}/`)
-    .replace('port: 8090', 'port: 0')
-    .replace('port: 8091', 'port: 0');
-  assert.ok(moved.includes(`127.0.0.1:${functionsPort}/{function.name}`), 'module.yaml endpoint not found');
-  assert.ok(!moved.includes('8090') && !moved.includes('8091'), 'module.yaml ports not found');
-  return moved;
-}
 
 const restock = (itemId, quantity) =>
   h.sendOk(node.ingress, 'com.example', 'inventory', itemId, { itemId, quantity }, 'com.example/Restock');
@@ -38,7 +24,7 @@ const result = (userId, itemId, quantity, status, cart) =>
 before(async () => {
   server = http.createServer(buildHandler());
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  node = await h.startNode({ module: exampleModule(server.address().port) });
+  node = await h.startNode({ module: h.shoppingCartModule(server.address().port) });
   assert.ok(node.ingress && node.egress && node.admin, 'ready line lacks ingress, egress or admin');
 });
 
