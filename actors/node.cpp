@@ -780,8 +780,15 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   // A cluster member's final checkpoint is the cluster's: it covers what this
   // node took, unless the cluster moves to another epoch meanwhile (its
   // pipeline is then gone and the others replay from the last checkpoint).
-  if (opts_.clustered)
+  if (opts_.clustered) {
+    // (The supervisor has stopped: its view is safe to read here.)
+    if (fenced_ || !view_ || pipe->epoch != view_->epoch) {
+      std::cerr << "hearth-node: no final checkpoint (the cluster has moved to another epoch)"
+                << std::endl;
+      return 0;
+    }
     timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds{15});
+  }
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
   self->request(pipe->coordinator, timeout, trigger_atom::value)
