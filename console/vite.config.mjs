@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const admin = `http://${process.env.HEARTH_ADMIN || '127.0.0.1:8081'}`;
-const apiRoutes = ['/health', '/status', '/functions', '/actors', '/dead-letters', '/checkpoints'];
+const apiRoutes = ['/health', '/status', '/cluster', '/functions', '/actors', '/dead-letters', '/checkpoints'];
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),

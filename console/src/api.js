@@ -127,6 +127,7 @@ export function actorsQuery({ type, prefix, offset, limit }) {
 
 export const api = {
   status: () => getJson('status'),
+  cluster: () => getJson('cluster'),
   functions: () => getJson('functions'),
   actors: (params) => getJson(actorsQuery(params)),
   actor: (address) => getJson(addressPath(address)),

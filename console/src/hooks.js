@@ -101,6 +101,7 @@ const enc = encodeURIComponent;
 
 export const routes = {
   overview: () => '#/',
+  cluster: () => '#/cluster',
   functions: () => '#/functions',
   actors: ({ type, prefix, offset, limit } = {}) => {
     const s = queryString({ type, prefix, offset: offset || undefined, limit: limit || undefined });

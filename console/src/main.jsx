@@ -6,6 +6,7 @@ import { record } from './history.js';
 import { TokenForm } from './components.jsx';
 import { routes, usePoll, useRoute, useTokenPrompt } from './hooks.js';
 import { Overview } from './pages/Overview.jsx';
+import { Cluster } from './pages/Cluster.jsx';
 import { Functions } from './pages/Functions.jsx';
 import { Actors } from './pages/Actors.jsx';
 import { Actor } from './pages/Actor.jsx';
@@ -15,17 +16,34 @@ import './style.css';
 
 const NAV = [
   { key: 'overview', label: 'Overview', href: routes.overview() },
+  { key: 'cluster', label: 'Cluster', href: routes.cluster() },
   { key: 'functions', label: 'Functions', href: routes.functions() },
   { key: 'actors', label: 'Actors', href: routes.actors() },
   { key: 'dead-letters', label: 'Dead letters', href: routes.deadLetters() },
   { key: 'checkpoints', label: 'Checkpoints', href: routes.checkpoints() },
 ];
 
+// True on a cluster member (GET /cluster answers), false on a single node
+// (404); any other failure is asked again 2 s later.
+async function isClusterMember() {
+  for (;;) {
+    try {
+      await api.cluster();
+      return true;
+    } catch (e) {
+      if (e.status === 404) return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
 function page(route, status, history) {
   const [first, ...rest] = route.parts;
   switch (first) {
     case undefined:
       return { key: 'overview', title: 'Overview', body: <Overview status={status} history={history} /> };
+    case 'cluster':
+      return { key: 'cluster', title: 'Cluster', body: <Cluster history={history} /> };
     case 'functions':
       return { key: 'functions', title: 'Functions', body: <Functions /> };
     case 'actors':
@@ -79,6 +97,8 @@ function App() {
     record(history.current, s);
     return s;
   }, 1000);
+  const clustered = usePoll(isClusterMember, 0).data === true;
+  const nav = NAV.filter((n) => n.key !== 'cluster' || clustered);
   const current = page(route, status, history.current);
   const routeKey = route.parts.join('/');
   const main = useRef(null);
@@ -109,7 +129,7 @@ function App() {
           <a class="brand" href={routes.overview()}>Hearth</a>
           <nav aria-label="Main">
             <ul>
-              {NAV.map((n) => (
+              {nav.map((n) => (
                 <li key={n.key}>
                   <a href={n.href} aria-current={current.key === n.key ? 'page' : undefined}>{n.label}</a>
                 </li>

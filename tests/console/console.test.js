@@ -3,8 +3,9 @@
 // shopping-cart example: find a cart, read its items, send it messages from
 // the page and from the hearth CLI and watch its state change on the page;
 // the overview's charts, functions, actor paging, dead letters and
-// checkpoints; and a second node with an admin token, which the console asks
-// for once per tab.
+// checkpoints; a second node with an admin token, which the console asks
+// for once per tab; and a cluster of three nodes, whose console has a
+// Cluster page and shows the node of each address.
 //
 // Needs the console built (npm run build:console, or the `console` build
 // target) where the node looks for it: <directory of hearth-node>/../console,
@@ -140,7 +141,9 @@ before(async () => {
     if (url.pathname === '/actors') actorListRequests.push(url.searchParams);
     // An address that does not exist yet answers 404 until a message creates it.
     const newAddress = res.status() === 404 && NEW_ADDRESSES.some((a) => url.pathname === `/actors/${a}`);
-    if (res.status() >= 400 && !newAddress) badResponses.push(`${res.status()} ${res.url()}`);
+    // A single node answers 404 to GET /cluster: the console then has no Cluster page.
+    const single = res.status() === 404 && url.pathname === '/cluster';
+    if (res.status() >= 400 && !newAddress && !single) badResponses.push(`${res.status()} ${res.url()}`);
   });
 });
 
@@ -155,9 +158,15 @@ after(async () => {
 });
 
 test('the overview shows the node live', { timeout: 120000 }, async () => {
+  const clusterAnswer = page.waitForResponse((res) => new URL(res.url()).pathname === '/cluster');
   await page.goto(`${node.admin}/`);
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
   assert.equal(await page.title(), 'Overview · Hearth console');
+  // A single node: no Cluster page in the navigation.
+  assert.equal((await clusterAnswer).status(), 404);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Checkpoints' }).waitFor();
+  assert.equal(await nav.getByRole('link', { name: 'Cluster' }).count(), 0);
   // Four charts, drawn on canvases.
   await h.poll(async () => (await page.locator('figure.chart canvas').count()) === 4, WAIT_MS, 'four charts');
 
@@ -453,4 +462,120 @@ test('a node with an admin token: the console asks for it, retries, and keeps it
   }
   await guarded.stop();
   assert.deepEqual(errors, []);
+});
+
+// The flags of tests/integration/cluster_messaging.test.js: fast failure
+// detection and checkpoints.
+const FAST = ['--set', 'cluster.heartbeat=500ms', '--set', 'cluster.node_timeout=4s',
+  '--set', 'checkpoint.interval=300ms'];
+const COUNTERS = Array.from({ length: 24 }, (_, i) => `c${i}`);
+
+test('a cluster of three nodes: the Cluster page and the node of each address', { timeout: 240000 }, async () => {
+  const shared = h.makeTempDir('hearth-console-cluster-');
+  const moduleYaml = h.testModule({ port: fns.port });
+  const nodes = {};
+  const start = async (id, join) => {
+    const args = ['--checkpoint-dir', shared, '--cluster-port', '0', '--node-id', id, ...FAST];
+    if (join) args.push('--join', join);
+    if (process.env.HEARTH_CONSOLE_DIR) args.push('--console-dir', path.resolve(process.env.HEARTH_CONSOLE_DIR));
+    nodes[id] = await h.startNode({ module: moduleYaml, args });
+  };
+  await start('n1');
+  await start('n2', nodes.n1.cluster);
+  await start('n3', nodes.n2.cluster);
+  const ids = ['n1', 'n2', 'n3'];
+  let last;
+  await h.poll(async () => {
+    last = await Promise.all(ids.map(async (id) => {
+      const [c, health] = await Promise.all([
+        h.request(`${nodes[id].admin}/cluster`), h.request(`${nodes[id].admin}/health`)]);
+      return { id, epoch: c.json.epoch, members: c.json.members.map((m) => m.id), pipeline: health.json.pipeline };
+    }));
+    return new Set(last.map((v) => v.epoch)).size === 1
+      && last.every((v) => v.pipeline === 'running' && JSON.stringify(v.members) === JSON.stringify(ids));
+  }, 90000, () => `a running epoch of n1, n2, n3 (last: ${JSON.stringify(last)})`, 100);
+
+  // Counters spread over every node's ingress; the listing covers the cluster.
+  await h.runParallel(COUNTERS.length, 8, (i) => h.sendOk(nodes[ids[i % 3]].ingress, 'test', 'counter', COUNTERS[i], 'inc'));
+  const listing = await h.poll(async () => {
+    const r = await h.request(`${nodes.n2.admin}/actors?type=test/counter&limit=1000`);
+    return r.status === 200 && r.json.total === COUNTERS.length ? r.json : undefined;
+  }, WAIT_MS, 'every counter listed');
+  const nodeOf = Object.fromEntries(listing.actors.map((a) => [`test/counter/${a.address.id}`, a.node]));
+  assert.deepEqual([...new Set(Object.values(nodeOf))].sort(), ids);
+  const view = (await h.request(`${nodes.n2.admin}/cluster`)).json;
+  assert.equal(view.coordinator, 'n1');
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  const refused = [];
+  try {
+    const tab = await context.newPage();
+    tab.setDefaultTimeout(WAIT_MS);
+    tab.on('pageerror', (e) => errors.push(e.stack || String(e)));
+    tab.on('response', (res) => {
+      if (res.status() >= 400) refused.push(`${res.status()} ${res.url()}`);
+    });
+    await tab.goto(`${nodes.n2.admin}/`);
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Cluster' }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Cluster' }).waitFor();
+    assert.equal(await tab.title(), 'Cluster · Hearth console');
+
+    // Every member with its key groups as the API gives them ([first, end) as first-last).
+    const rows = tab.locator('table.members tbody tr');
+    await rows.first().waitFor();
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.node)), ids);
+    for (const m of view.members) {
+      const row = tab.locator(`tr[data-node="${m.id}"]`);
+      const ranges = m.key_groups.map(([first, end]) => `${first}-${end - 1}`).join(' ');
+      assert.ok(ranges.length > 0, `${m.id} owns key groups`);
+      assert.equal((await row.locator('td.key-groups').textContent()).trim(), ranges);
+      const tags = await row.locator('.tag').allTextContents();
+      assert.deepEqual(tags, [...(m.id === 'n1' ? ['coordinator'] : []), ...(m.id === 'n2' ? ['this node'] : [])]);
+    }
+    const stat = (label) => tab.locator('.stat', { has: tab.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
+    assert.match(await stat('This node').textContent(), /^n2 incarnation \d+$/);
+    assert.equal(await stat('Coordinator').textContent(), 'n1');
+    assert.equal(await stat('Epoch').textContent(), String(view.epoch));
+    assert.match(await stat('Running epoch').textContent(), /known on the coordinator/);
+    const segments = view.members.reduce((n, m) => n + m.key_groups.length, 0);
+    assert.equal(await tab.locator('.kg-bar span').count(), segments);
+    // This node's own rate, from its /status, under traffic to its addresses.
+    const own = COUNTERS.filter((id) => nodeOf[`test/counter/${id}`] === 'n2');
+    let sending = true;
+    const traffic = (async () => {
+      for (let i = 0; sending && i < 400; i += 1) {
+        await h.sendOk(nodes[ids[i % 3]].ingress, 'test', 'counter', own[i % own.length], 'inc');
+        await h.sleep(20);
+      }
+    })();
+    try {
+      const rate = tab.locator('tr[data-node="n2"] td').last();
+      await h.poll(async () => Number((await rate.textContent()).replace(/,/g, '')) > 0, WAIT_MS, "a non-zero rate on n2's row");
+    } finally {
+      sending = false;
+      await traffic;
+    }
+    assert.equal((await tab.locator('tr[data-node="n1"] td').last().textContent()).trim(), '–');
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await tab.screenshot({ path: path.join(ARTIFACTS, 'console-cluster.png'), fullPage: true });
+
+    // The actors of the whole cluster, with the node of each, as GET /actors says.
+    await nav.getByRole('link', { name: 'Actors' }).click();
+    await tab.getByLabel('Function type').fill('test/counter');
+    await tab.getByRole('button', { name: 'Search' }).click();
+    const summary = tab.locator('.pager p');
+    await h.poll(async () => (await summary.textContent()) === 'Showing 1–24 of 24 live actors', WAIT_MS, 'every counter on the page');
+    await tab.getByRole('columnheader', { name: 'Node' }).waitFor();
+    const shown = await tab.locator('table.actors tbody tr').evaluateAll((trs) => trs.map((tr) =>
+      [tr.querySelector('a').textContent, tr.querySelector('td.node').textContent]));
+    assert.equal(shown.length, COUNTERS.length);
+    for (const [address, owner] of shown) assert.equal(owner, nodeOf[address], address);
+    assert.deepEqual([...new Set(shown.map(([, owner]) => owner))].sort(), ids);
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(errors, []);
+  assert.deepEqual(refused, []);
 });

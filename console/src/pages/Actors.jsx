@@ -70,6 +70,8 @@ export function Actors({ query }) {
   const first = data && data.actors.length > 0 ? data.offset + 1 : 0;
   const lastShown = data ? data.offset + data.actors.length : 0;
   const types = (functions.data && functions.data.types) || [];
+  // The member owning each address; null on a single node.
+  const showNode = data ? data.actors.some((a) => a.node) : false;
 
   return (
     <>
@@ -145,6 +147,7 @@ export function Actors({ query }) {
               <thead>
                 <tr>
                   <th scope="col">Address</th>
+                  {showNode ? <th scope="col">Node</th> : null}
                   <th scope="col" class="num">Pending</th>
                   <th scope="col">Busy</th>
                   <th scope="col" class="num">Invocations</th>
@@ -156,6 +159,7 @@ export function Actors({ query }) {
                 {data.actors.map((a) => (
                   <tr key={fmtAddress(a.address)}>
                     <td><a href={routes.actor(a.address)}>{fmtAddress(a.address)}</a></td>
+                    {showNode ? <td class="node">{a.node || '–'}</td> : null}
                     <td class="num">{fmtNumber(a.pending)}</td>
                     <td>{a.busy ? 'busy' : 'idle'}</td>
                     <td class="num">{fmtNumber(a.invocations)}</td>
