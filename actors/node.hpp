@@ -192,6 +192,8 @@ public:
 
   const io::module_config& module() const { return *module_; }
   metrics& stats_registry() { return *metrics_; }
+  /// The newest checkpoint this node saw complete (a cluster's: the coordinator's).
+  const health_board& board() const { return *board_; }
   const node_options& options() const { return opts_; }
 
   /// The checkpoint restored at start, or at the last rebuild (0: none).

@@ -407,6 +407,9 @@ int main(int argc, char** argv) {
                 << "\n";
       if (!j["problem"].is_null())
         std::cout << "problem: " << text(j["problem"]) << "\n";
+      if (j.contains("last_checkpoint") && !j["last_checkpoint"].is_null())
+        std::cout << "last checkpoint " << text(j["last_checkpoint"]["id"]) << ", "
+                  << text(j["last_checkpoint"]["age_ms"]) << " ms ago\n";
       std::vector<std::vector<std::string>> rows;
       for (auto& m : j["members"]) {
         std::string groups;

@@ -490,7 +490,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       auto st = info->cluster();
       if (!st)
         return io::json_error(503, "the cluster agent does not answer");
-      return io::json_ok(dump(cluster_json(*st)));
+      auto out = cluster_json(*st);
+      auto cp = n.board().read();
+      out["last_checkpoint"] = cp.last_id == 0 ? json(nullptr) : json{{"id", cp.last_id}, {"age_ms", cp.since_completed.count()}};
+      return io::json_ok(dump(out));
     }
     if (path.rfind("/cluster/drain/", 0) == 0 && req.method == "POST") {
       if (!info->clustered())
