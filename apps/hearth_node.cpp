@@ -530,8 +530,9 @@ int main(int argc, char** argv) {
     // checkpoint files). A cluster member does not wait in the actor
     // system's shutdown for detached threads: with the middleman loaded,
     // members whose peers had gone were seen waiting there forever for a
-    // detached actor's thread whose actor was never released (the holder
-    // of the last reference is not known yet).
+    // detached actor's thread: a core showed the actor's last reference in
+    // a down message (for a remote monitor) left in the BASP broker's
+    // mailbox, which the stopped broker never consumes (CAF 0.17.6).
     std::cerr.flush();
     std::_Exit(0);
   }
