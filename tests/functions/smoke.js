@@ -13,6 +13,19 @@
 // smoke test runs it as a child process so that it can kill it and start it
 // again on the same port.
 //
+// `GET /stats` on the same port (the runtime only ever POSTs) answers what the
+// server saw: requests per address and the requests in flight at once per
+// address. A request is in flight from its arrival (headers read) until its
+// answer is handed to the socket (or its connection closes). Two requests for
+// one address overlap when the later one arrived before the earlier one was
+// answered; the runtime allows one call in flight per address, and it sends
+// the next call only after it has read the previous answer, so an overlap is
+// two callers at once. Each overlap is listed with a span of wall-clock time
+// (ms since the epoch, fractional) that holds it, so that a test can tell in
+// which phase it happened (the first 1000 are listed, all are counted):
+//   {requests, byAddress, maxInflightByAddress, overlapCount,
+//    overlaps: [{address, from, to}]}
+//
 // A message to smoke/interpreter:<id> is a JSON value of type smoke/Commands,
 // {c: [command, ...]}; the commands of one message run in order, in one
 // invocation. Commands:
@@ -33,7 +46,11 @@
 // smoke test treats as a failure.
 
 const http = require('node:http');
+const { Readable } = require('node:stream');
 const { StateFun, messageBuilder, egressMessageBuilder } = require('apache-flink-statefun');
+require('apache-flink-statefun/dist/generated/request-reply_pb');
+
+const reqreply = globalThis.proto.io.statefun.sdk.reqreply;
 
 const FUNCTION = 'smoke/interpreter';
 const COMMANDS_TYPENAME = 'smoke/Commands';
@@ -107,11 +124,84 @@ function createSmokeStateFun() {
   return statefun;
 }
 
-// Serves smoke/interpreter on host:port (0: any free port). Resolves with
-// {port, close()}.
+// The target address of a ToFunction body, "<namespace>/<type>/<id>", or null.
+function targetOf(body) {
+  try {
+    const batch = reqreply.ToFunction.deserializeBinary(body).getInvocation();
+    const t = batch && batch.getTarget();
+    return t ? `${t.getNamespace()}/${t.getType()}/${t.getId()}` : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+const OVERLAP_LIST_LIMIT = 1000;
+const wallNow = () => performance.timeOrigin + performance.now();
+
+// Serves smoke/interpreter on host:port (0: any free port), with `GET /stats`
+// (above). Resolves with {port, stats, close()}.
 async function serveSmoke({ port = 0, host = '127.0.0.1' } = {}) {
   const statefun = createSmokeStateFun();
-  const server = http.createServer(statefun.handler());
+  const stats = {
+    requests: 0,
+    byAddress: {},
+    maxInflightByAddress: {},
+    overlapCount: 0,
+    overlaps: [],
+  };
+  const inflight = {}; // address -> requests decoded and not yet answered
+  const lastAnswered = {}; // address -> latest answer time of its requests
+
+  const server = http.createServer((req, res) => {
+    const arrived = wallNow();
+    if (req.method === 'GET' && req.url === '/stats') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(stats));
+      return;
+    }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('error', () => {});
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const address = targetOf(body);
+      let answered = null;
+      const done = () => {
+        if (answered !== null) return;
+        answered = wallNow();
+        if (!address) return;
+        inflight[address] -= 1;
+        // Another request for this address answered after this one arrived
+        // (and before this one was answered): the two were in flight together,
+        // at some time between this arrival and that answer.
+        const other = lastAnswered[address];
+        if (other !== undefined && other > arrived) {
+          stats.overlapCount += 1;
+          stats.maxInflightByAddress[address] = Math.max(stats.maxInflightByAddress[address], 2);
+          if (stats.overlaps.length < OVERLAP_LIST_LIMIT) stats.overlaps.push({ address, from: arrived, to: other });
+        }
+        lastAnswered[address] = Math.max(other || 0, answered);
+      };
+      if (address) {
+        stats.requests += 1;
+        stats.byAddress[address] = (stats.byAddress[address] || 0) + 1;
+        inflight[address] = (inflight[address] || 0) + 1;
+        stats.maxInflightByAddress[address] = Math.max(stats.maxInflightByAddress[address] || 0, inflight[address]);
+      }
+      // The answer is taken as given when it is handed to the socket: the
+      // runtime cannot have read it earlier.
+      const end = res.end.bind(res);
+      res.end = (...args) => {
+        done();
+        return end(...args);
+      };
+      res.on('close', done);
+      statefun.handle(Readable.from([body]), res).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+  });
   server.keepAliveTimeout = 30000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -122,6 +212,7 @@ async function serveSmoke({ port = 0, host = '127.0.0.1' } = {}) {
   });
   return {
     port: server.address().port,
+    stats,
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
