@@ -151,7 +151,7 @@ struct agent_state {
     : cfg(std::move(c)), fence(cfg.self.id, cfg.self.incarnation) {}
 
   void log(const std::string& what) const {
-    std::cerr << "hearth-node: cluster: " << what << std::endl;
+    std::cerr << ("hearth-node: cluster: " + what + "\n") << std::flush; // one write: lines stay whole
   }
 
   bool member() const { return fence.view() && !fence.fenced(); }

@@ -18,7 +18,7 @@ namespace {
 /// How often a member whose pipeline is down asks for a new epoch again.
 constexpr auto renew_every = std::chrono::seconds{5};
 
-void say(const std::string& what) { std::cerr << "hearth-node: cluster: " << what << std::endl; }
+void say(const std::string& what) { std::cerr << ("hearth-node: cluster: " + what + "\n") << std::flush; }
 
 } // namespace
 

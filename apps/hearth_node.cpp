@@ -492,7 +492,8 @@ int main(int argc, char** argv) {
       die(1, "the cluster agent does not answer");
     ready += " cluster=" + st->self.host + ":" + std::to_string(st->self.port) + " node=" + st->self.id;
   }
-  std::cerr << ready << std::endl;
+  // One write: other threads log to stderr too, and the line must stay whole.
+  std::cerr << (ready + "\n") << std::flush;
 
   int sig = 0;
   sigwait(&signals, &sig);
