@@ -224,7 +224,8 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
       return in.err();
     n->cluster_in_ = std::move(*in);
     n->gate_actor_ = sys.spawn(gate_actor, std::shared_ptr<gate_port>{n->cluster_in_->gate});
-    n->egress_actor_ = sys.spawn(egress_pop_actor, n->egress_);
+    // Detached: a pop is an LMDB write transaction (with its sync).
+    n->egress_actor_ = sys.spawn<caf::detached>(egress_pop_actor, n->egress_);
     n->faults_->down = "waiting for the cluster's first epoch";
     n->supervisor_ = std::thread([raw = n.get()] { raw->supervise_cluster(); });
     return n;
