@@ -394,25 +394,15 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
     spawn_partition(*p, i, std::move(cfg));
   }
   // Every answer is checked: an actor that cannot start fails the build.
-  caf::scoped_actor self{*sys_};
-  std::optional<error> problem;
-  auto ask = [&](const caf::actor& whom, const std::string& what, auto&&... xs) {
-    if (problem)
-      return;
-    self->request(whom, std::chrono::seconds{60}, std::forward<decltype(xs)>(xs)...)
-      .receive([](caf::ok_atom) {},
-               [&](caf::error& err) {
-                 problem = error{errc::io, what + ": " + sys_->render(err)};
-               });
-  };
+  ordered_asks ask{*sys_};
   for (std::uint32_t i = 0; i < opts.partitions; ++i)
     ask(p->partitions[i], "partition " + std::to_string(i) + " did not take its peers",
         peers_atom::value, p->partitions);
   for (std::uint32_t i = 0; i < opts.partitions; ++i)
     ask(p->partitions[i], "partition " + std::to_string(i) + " did not start", start_atom::value,
         std::move(extras[i]));
-  if (problem)
-    return fail(*problem);
+  if (ask.problem())
+    return fail(error{errc::io, *ask.problem()});
 
   source_config scfg;
   scfg.log = p->in->log;
@@ -426,8 +416,8 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   cluster_wiring w;
   w.nodes.push_back(node_wiring{0, {}, p->partitions, p->source, {}, {}});
   ask(p->coordinator, "the checkpoint coordinator did not start", setup_atom::value, w);
-  if (problem)
-    return fail(*problem);
+  if (ask.problem())
+    return fail(error{errc::io, *ask.problem()});
   p->all = p->partitions;
   p->running = true;
   return p;

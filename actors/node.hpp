@@ -245,6 +245,7 @@ private:
   result<std::shared_ptr<pipeline>> build_part(std::uint64_t generation, std::uint64_t checkpoint,
                                                caf::actor coordinator);
   void ask_renew(const std::string& why);
+  caf::actor agent_handle() const;
 
   caf::actor_system* sys_ = nullptr;
   node_options opts_;

@@ -22,6 +22,11 @@ void say(const std::string& what) { std::cerr << ("hearth-node: cluster: " + wha
 
 } // namespace
 
+caf::actor node::agent_handle() const {
+  std::lock_guard<std::mutex> g{faults_->mtx};
+  return agent_;
+}
+
 void node::set_cluster_agent(caf::actor agent) {
   std::lock_guard<std::mutex> g{faults_->mtx};
   agent_ = std::move(agent);
@@ -116,11 +121,7 @@ void node::supervise_cluster() {
     if (draining_ && pipe && pipe->running && board_->covered() >= pipe->in->log->next_offset()
         && std::chrono::steady_clock::now() >= leave_at_) {
       leave_at_ = std::chrono::steady_clock::now() + renew_every;
-      caf::actor agent;
-      {
-        std::lock_guard<std::mutex> g{f.mtx};
-        agent = agent_;
-      }
+      auto agent = agent_handle();
       say("a checkpoint covers this drained node's log: it leaves");
       caf::anon_send(agent, leave_atom::value);
     }
@@ -131,11 +132,7 @@ void node::supervise_cluster() {
 }
 
 void node::ask_renew(const std::string& why) {
-  caf::actor agent;
-  {
-    std::lock_guard<std::mutex> g{faults_->mtx};
-    agent = agent_;
-  }
+  auto agent = agent_handle();
   renew_at_ = std::chrono::steady_clock::now() + renew_every;
   if (agent && view_)
     caf::anon_send(agent, renew_atom::value, view_->epoch, why);
@@ -228,11 +225,7 @@ void node::apply_view(const cluster_view_ptr& v, bool fenced) {
     }
   }
   staged_coordinator_ = sys_->spawn<caf::detached>(coordinator_actor, std::move(ccfg));
-  caf::actor agent;
-  {
-    std::lock_guard<std::mutex> g{faults_->mtx};
-    agent = agent_;
-  }
+  auto agent = agent_handle();
   say("epoch " + std::to_string(v->epoch) + " restores "
       + (m ? "checkpoint " + std::to_string(m->id) : std::string{"no checkpoint (none yet)"}));
   caf::anon_send(agent, restore_atom::value, v->epoch, m ? m->id : std::uint64_t{0},
@@ -427,15 +420,7 @@ void node::apply_go(cluster_wiring w) {
   if (!p->own_coordinator)
     watch_remote(p->coordinator, "the checkpoint coordinator");
 
-  caf::scoped_actor self{*sys_};
-  std::optional<std::string> problem;
-  auto ask = [&](const caf::actor& whom, const std::string& what, auto&&... xs) {
-    if (problem)
-      return;
-    self->request(whom, std::chrono::seconds{60}, std::forward<decltype(xs)>(xs)...)
-      .receive([](caf::ok_atom) {},
-               [&](caf::error& err) { problem = what + ": " + sys_->render(err); });
-  };
+  ordered_asks ask{*sys_};
   for (std::uint32_t i = 0; i < p->partitions.size(); ++i)
     ask(p->partitions[i], "partition " + std::to_string(p->first + i) + " did not take its peers",
         peers_atom::value, all, gates, *origin);
@@ -443,8 +428,8 @@ void node::apply_go(cluster_wiring w) {
     ask(p->partitions[i], "partition " + std::to_string(p->first + i) + " did not start",
         start_atom::value, std::move(p->extras[i]));
   ask(p->source, "the ingress source did not start", start_atom::value, all);
-  if (problem)
-    return fail(*problem);
+  if (ask.problem())
+    return fail(*ask.problem());
   caf::actor agent;
   {
     std::lock_guard<std::mutex> g{faults_->mtx};

@@ -117,4 +117,28 @@ struct node::fault_line {
   }
 };
 
+/// Asks actors, in order, to take a start-up step; each must answer ok
+/// within a minute. The first refusal or silence is kept as the problem, and
+/// the asks after it are skipped. Blocks the calling (non-CAF) thread.
+class ordered_asks {
+public:
+  explicit ordered_asks(caf::actor_system& sys) : sys_(sys), self_(sys) {}
+
+  template <class... Ts>
+  void operator()(const caf::actor& whom, const std::string& what, Ts&&... xs) {
+    if (problem_)
+      return;
+    self_->request(whom, std::chrono::seconds{60}, std::forward<Ts>(xs)...)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) { problem_ = what + ": " + sys_.render(err); });
+  }
+
+  const std::optional<std::string>& problem() const { return problem_; }
+
+private:
+  caf::actor_system& sys_;
+  caf::scoped_actor self_;
+  std::optional<std::string> problem_;
+};
+
 } // namespace hearth::actors
