@@ -781,6 +781,13 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
           self->send(k, renew_atom::value, epoch, std::move(why));
         return;
       }
+      // A member asking about an older epoch missed what came since (a view,
+      // a restore, a wiring): it resynchronizes instead of renewing anything.
+      if (st->last_view && epoch < st->last_view->epoch) {
+        if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+          catch_up(st, sender);
+        return;
+      }
       renew(st, epoch, why);
     },
     [=](drain_atom, std::string& id) -> caf::result<cluster_view> {
