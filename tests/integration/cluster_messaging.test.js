@@ -84,9 +84,23 @@ async function sendAll(ids, n, via) {
   });
 }
 
+// A test whose failure carries the tail of every node's log: CI keeps only
+// the output, and a cluster's failure is read in its nodes' logs.
+function clusterTest(name, options, fn) {
+  test(name, options, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      const logs = Object.entries(nodes).map(([id, n]) => `--- ${id}\n${h.tail(n.stderr(), 3000)}`);
+      e.message = `${e.message}\n${logs.join('\n')}`;
+      throw e;
+    }
+  });
+}
+
 const IDS = Array.from({ length: 24 }, (_, i) => `c${i}`);
 
-test('every node takes messages for every address and the owner applies them once', { timeout: 240000 }, async () => {
+clusterTest('every node takes messages for every address and the owner applies them once', { timeout: 240000 }, async () => {
   const n1 = await start('n1');
   await start('n2', n1.cluster);
   await start('n3', nodes.n2.cluster);
@@ -136,7 +150,7 @@ test('every node takes messages for every address and the owner applies them onc
   assert.equal(await h.popEgress(nodes.n1.egress, 'counts'), null);
 });
 
-test('a killed member: the others take its messages meanwhile; restarted, it rejoins; counts exact', { timeout: 300000 }, async () => {
+clusterTest('a killed member: the others take its messages meanwhile; restarted, it rejoins; counts exact', { timeout: 300000 }, async () => {
   await nodes.n2.stop('SIGKILL');
   // Messages for every address (n2's too) through the survivors.
   await sendAll(IDS, 2, ['n1', 'n3']);
@@ -148,7 +162,7 @@ test('a killed member: the others take its messages meanwhile; restarted, it rej
   await h.assertStoredCounts(nodes.n2.admin, 'test', 'counter', expected);
 });
 
-test('the coordinator killed and restarted on its data dir: the cluster resumes; counts exact', { timeout: 300000 }, async () => {
+clusterTest('the coordinator killed and restarted on its data dir: the cluster resumes; counts exact', { timeout: 300000 }, async () => {
   await sendAll(IDS, 1, ['n2', 'n3']);
   await nodes.n1.stop('SIGKILL');
   await sendAll(IDS, 1, ['n2', 'n3']); // taken while the coordinator is down
@@ -162,7 +176,7 @@ test('the coordinator killed and restarted on its data dir: the cluster resumes;
   }
 });
 
-test('a node that joins the running cluster takes its share of key groups; counts exact', { timeout: 300000 }, async () => {
+clusterTest('a node that joins the running cluster takes its share of key groups; counts exact', { timeout: 300000 }, async () => {
   const sending = sendAll(IDS, 3, ['n1', 'n2', 'n3']); // while it joins
   await start('n4', nodes.n3.cluster);
   await sending;
@@ -175,7 +189,7 @@ test('a node that joins the running cluster takes its share of key groups; count
   assert.match(nodes.n1.stderr(), /checkpoint \d+ taken for the handover/);
 });
 
-test('a drained node hands its key groups over, leaves and exits 0; counts exact', { timeout: 300000 }, async () => {
+clusterTest('a drained node hands its key groups over, leaves and exits 0; counts exact', { timeout: 300000 }, async () => {
   await sendAll(IDS, 1, ['n3']); // in n3's log
   const handovers = (nodes.n1.stderr().match(/taken for the handover/g) || []).length;
   const drained = await cli(nodes.n1.admin, 'cluster', 'drain', 'n3');

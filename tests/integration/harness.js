@@ -509,4 +509,5 @@ module.exports = {
   storedInt,
   testModule,
   shoppingCartModule,
+  tail,
 };
