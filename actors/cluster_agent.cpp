@@ -108,6 +108,7 @@ namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("cretry")>;
 using atimeout_atom = caf::atom_constant<caf::atom("atimeout")>;
+using vcheck_atom = caf::atom_constant<caf::atom("vcheck")>;
 
 /// Connect attempts before a member of a resumed view is declared gone (one
 /// per retry interval): a slow connect is not a dead node.
@@ -677,11 +678,13 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       auto& v = *st->last_view;
       auto* known = v.find(m.id);
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      if (known && known->incarnation == m.incarnation && sender) {
+      auto it = st->peers.find(m.id);
+      bool connected = it != st->peers.end() && it->second == sender;
+      if (known && known->incarnation == m.incarnation && sender && !connected) {
         watch(st, m.id, m.incarnation, sender);
         catch_up(st, sender);
       }
-      return v;
+      return v; // a newer view than the member's is adopted by it
     },
     [=](view_atom, cluster_view& v) {
       if (!st->keeper)
@@ -712,7 +715,26 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       auto rp = self->make_response_promise();
       st->waiters.push_back(rp);
       begin();
+      self->delayed_send(self, 2 * st->cfg.retry, vcheck_atom::value);
       return caf::delegated<cluster_status>{};
+    },
+    // A member asks the coordinator for its view now and then: one that
+    // missed a view (a message lost with a connection) catches up within a
+    // few seconds rather than running on with an epoch the others left.
+    [=](vcheck_atom) {
+      self->delayed_send(self, 2 * st->cfg.retry, vcheck_atom::value);
+      if (st->keeper || !st->member() || !st->reaches_coordinator())
+        return;
+      auto coordinator = st->peers.at(st->last_view->coordinator);
+      self->request(coordinator, st->cfg.request_timeout, sync_atom::value, st->cfg.self)
+        .then(
+          [=](cluster_view& v) {
+            if (v.epoch > st->fence.epoch()) {
+              st->log("view of epoch " + std::to_string(v.epoch) + " caught up");
+              adopt(st, v);
+            }
+          },
+          [](caf::error&) {}); // a lost coordinator is seen by its monitor
     },
     [=](cstatus_atom) { return st->status(); },
     // -- the epoch's assembly ---------------------------------------------------

@@ -270,6 +270,7 @@ private:
   caf::actor egress_actor_;
   cluster_view_ptr view_;                     // the newest view adopted
   bool fenced_ = true;
+  std::uint64_t failed_epoch_ = 0;            // this node's pipeline of that epoch failed
   std::atomic<bool> draining_{false};         // this node is drained: it takes no new messages
   std::chrono::steady_clock::time_point leave_at_{}; // asks to leave again then
   caf::actor staged_coordinator_;             // the coordinator's, until its part is built

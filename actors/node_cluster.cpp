@@ -148,8 +148,12 @@ void node::apply_fault(const std::string& why) {
     faults_->down = why + "; waiting for a new epoch";
   }
   say(why + "; the pipeline stops, and the cluster rolls back to its last checkpoint");
-  if (old)
+  if (old) {
+    // Its epoch is over for this node: the others ran on meanwhile, so a
+    // pipeline built again for it would not be consistent with theirs.
+    failed_epoch_ = old->epoch;
     teardown(*old);
+  }
   ask_renew(why);
 }
 
@@ -233,8 +237,8 @@ void node::apply_view(const cluster_view_ptr& v, bool fenced) {
 }
 
 void node::apply_restore(std::uint64_t epoch, std::uint64_t checkpoint, caf::actor coordinator) {
-  if (!view_ || fenced_ || epoch != view_->epoch)
-    return; // of another epoch
+  if (!view_ || fenced_ || epoch != view_->epoch || epoch == failed_epoch_)
+    return; // of another epoch, or of one whose pipeline failed here (a new one comes)
   if (auto p = current(); p && p->epoch == epoch)
     return; // built already
   std::uint64_t gen;
