@@ -28,7 +28,7 @@ struct coordinator_state {
   std::uint64_t next_id = 0;
   std::optional<std::uint64_t> running;
   std::chrono::steady_clock::time_point started;
-  std::map<std::uint32_t, std::uint64_t> positions; // per source
+  std::map<std::uint32_t, source_position> positions; // per source
   std::map<std::uint32_t, part_ack> acks;
   // Triggers (admin, shutdown): answered when a checkpoint that started after
   // the request completes.
@@ -48,10 +48,10 @@ void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state
   for (std::uint32_t i = 0; i < st->sources.size(); ++i)
     self->request(st->sources[i], caf::infinite, barrier_atom::value, id)
       .then(
-        [=](std::uint64_t pos) {
+        [=](source_position& pos) {
           if (st->running != id)
             return;
-          st->positions[i] = pos;
+          st->positions[i] = std::move(pos);
           check(self, st); // every part may already be in
         },
         [=](caf::error&) {}); // a source that went away: the timeout abandons the checkpoint
@@ -89,18 +89,23 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   m.id = id;
   m.time_ms = wall_ms();
   if (st->nodes.empty()) {
-    m.ingress_position = st->positions[0];
+    m.ingress_position = st->positions[0].log;
   } else {
     m.epoch = st->cfg.epoch;
     m.ingress_positions = st->cfg.kept_positions;
     for (auto& [i, pos] : st->positions)
-      m.ingress_positions[st->nodes[i]] = pos;
+      m.ingress_positions[st->nodes[i]] = pos.log;
   }
+  // Connector streams no source reads in this epoch keep their position.
+  m.connector_positions = st->cfg.kept_connectors;
+  for (auto& [i, pos] : st->positions)
+    for (auto& [stream, at] : pos.connectors)
+      m.connector_positions[stream] = at;
   m.partitions = static_cast<std::uint32_t>(st->partitions.size());
   m.max_key_groups = st->cfg.max_key_groups;
   checkpoint_info info;
   info.id = id;
-  info.ingress_position = st->positions[0];
+  info.ingress_position = st->positions[0].log;
   info.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - st->started)
                        .count();

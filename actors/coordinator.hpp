@@ -51,6 +51,9 @@ struct coordinator_config {
   /// restored checkpoint: kept in every manifest, so a node that comes back
   /// replays from there.
   std::map<std::string, std::uint64_t> kept_positions;
+  /// Connector stream positions of the restored checkpoint: kept for the
+  /// streams no source reports (read by no node in this epoch, or not yet).
+  std::map<std::string, std::string> kept_connectors;
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds timeout{60'000}; // a checkpoint still open then is abandoned
   size_t keep = 3;

@@ -39,6 +39,7 @@ planned_batch plan_effects(const effect_context& ctx, effects& fx) {
   for (auto& r : egress.rejected)
     dead(std::move(r));
   p.records = std::move(egress.records);
+  p.now = std::move(egress.now);
   // 4. State mutations.
   stage_changes(p.writes, kg, fx.source, fx.changes);
 
@@ -50,7 +51,7 @@ planned_batch plan_effects(const effect_context& ctx, effects& fx) {
       r.states_changed.push_back(name);
   r.messages_sent = static_cast<std::uint32_t>(p.out.size());
   r.delayed = static_cast<std::uint32_t>(fx.delayed.size());
-  r.egress_records = static_cast<std::uint32_t>(p.records.size());
+  r.egress_records = static_cast<std::uint32_t>(p.records.size() + p.now.size());
   return p;
 }
 

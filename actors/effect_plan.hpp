@@ -39,7 +39,8 @@ struct effect_context {
 struct planned_batch {
   state::write_batch writes;
   std::vector<envelope> out;                // to route after the commit
-  std::vector<state::egress_entry> records; // to append or hold after the commit
+  std::vector<state::egress_entry> records; // to hold after the commit (exactly-once)
+  std::vector<state::egress_entry> now;     // to append after the commit
   std::optional<std::int64_t> earliest;     // earliest due time of a new delayed message
   invocation_record record;                 // the batch, for inspection
 };

@@ -1,5 +1,6 @@
 #include "actors/egress_router.hpp"
 
+#include "actors/kafka_egress.hpp"
 #include "io/playground.hpp"
 
 #include <algorithm>
@@ -20,7 +21,26 @@ routed_egress egress_router::route(state::store& store, const protocol::address&
     auto dead = [&](std::string why) {
       out.rejected.push_back({pseudo, {protocol::invocation{source, eg.argument}}, std::move(why)});
     };
-    if (id != io::playground_egress_id || !enabled_) {
+    if (!enabled_) {
+      dead("unknown egress '" + id + "'");
+      continue;
+    }
+    if (auto* kafka = module_.find_kafka_egress(pseudo.type)) {
+      auto rec = protocol::decode_kafka_record(eg.argument);
+      if (!rec) {
+        dead(rec.err().message);
+        continue;
+      }
+      if (rec->topic.empty()) {
+        dead("the KafkaProducerRecord names no topic");
+        continue;
+      }
+      state::egress_entry e{store.next_seq(), kafka_queue(kafka->id), eg.argument.value.str()};
+      auto exactly = kafka->semantic == io::kafka_egress_spec::delivery::exactly_once;
+      (exactly ? out.records : out.now).push_back(std::move(e));
+      continue;
+    }
+    if (id != io::playground_egress_id || !module_.egress) {
       dead("unknown egress '" + id + "'");
       continue;
     }
@@ -33,7 +53,8 @@ routed_egress egress_router::route(state::store& store, const protocol::address&
       dead("unknown egress topic '" + rec->topic + "'");
       continue;
     }
-    out.records.push_back({store.next_seq(), std::move(rec->topic), std::move(rec->payload)});
+    state::egress_entry e{store.next_seq(), std::move(rec->topic), std::move(rec->payload)};
+    (module_.egress->at_least_once ? out.now : out.records).push_back(std::move(e));
   }
   return out;
 }

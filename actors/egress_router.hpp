@@ -1,13 +1,15 @@
 #pragma once
 
 // actors::egress_router: where a function's egress messages go. It checks
-// each one (the playground egress by its id, a decodable EgressRecord, a
-// topic the module declares) and numbers the good ones; the others become
-// dead letters. With exactly-once delivery (the default), the records of a
-// batch are held until the checkpoint that will contain them completes: the
-// checkpoint records what is held, and the coordinator releases what it
-// recorded. With at-least-once delivery the partition appends them to the
-// egress store at once, after its own commit.
+// each one (a declared egress id: the playground egress with a decodable
+// EgressRecord of a declared topic, or a Kafka egress with a decodable
+// KafkaProducerRecord naming a topic) and numbers the good ones; the others
+// become dead letters. Records of an exactly-once egress are held until the
+// checkpoint that will contain them completes: the checkpoint records what
+// is held, and the coordinator releases what it recorded. Records of an
+// at-least-once (or Kafka `none`) egress are appended to the egress store
+// by the partition at once, after its own commit. A Kafka egress's records
+// wait in the store's queue kafka_queue(id) until its pump has produced them.
 //
 // Not thread-safe; owned by one partition actor.
 
@@ -23,23 +25,20 @@
 namespace hearth::actors {
 
 struct routed_egress {
-  std::vector<state::egress_entry> records; // numbered, in list order
+  std::vector<state::egress_entry> records; // exactly-once: numbered, in list order
+  std::vector<state::egress_entry> now;     // visible at once (at-least-once, none)
   std::vector<undeliverable> rejected;           // to dead-letter in the source's key group
 };
 
 class egress_router {
 public:
-  /// `enabled`: the node has an egress store (the module declares the egress).
+  /// `enabled`: the node has an egress store (the module declares an egress).
   egress_router(const io::module_config& module, bool enabled)
-    : module_(module), enabled_(enabled),
-      at_least_once_(enabled && module.egress && module.egress->at_least_once) {}
+    : module_(module), enabled_(enabled) {}
 
   /// Checks the egress messages of a batch of `source`; numbers come from `store`.
   routed_egress route(state::store& store, const protocol::address& source,
                       const std::vector<protocol::egress_message>& messages) const;
-
-  /// Records are visible at once (at-least-once), not held.
-  bool at_least_once() const { return at_least_once_; }
 
   /// Holds committed records until checkpoint `first_checkpoint` (the first
   /// that will contain them) completes.
@@ -63,7 +62,6 @@ private:
 
   const io::module_config& module_;
   bool enabled_;
-  bool at_least_once_;
   std::vector<held_record> held_;
 };
 

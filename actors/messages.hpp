@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,32 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, envelope& x) {
   return f(caf::meta::type_name("hearth::envelope"), x.target, x.inv);
 }
+
+/// Where a node's source stands at a checkpoint barrier: the first ingress
+/// log offset not sent before it, and, per connector stream it reads
+/// ("kafka/<ingress>/<topic>/<partition>"), the position of the first
+/// record not sent before it.
+struct source_position {
+  std::uint64_t log = 0;
+  std::map<std::string, std::string> connectors;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, source_position& x) {
+  return f(caf::meta::type_name("hearth::source_position"), x.log, x.connectors);
+}
+
+/// The offset of an ingress message that has no ticket (a connector's:
+/// nobody waits for it).
+inline constexpr std::uint64_t no_ticket = ~std::uint64_t{0};
+
+/// Records a connector ingress (Kafka) hands to its node's source: each
+/// envelope is sent as it is, then `positions` (stream -> position of the
+/// next record) are where the stream stands.
+struct connector_batch {
+  std::vector<envelope> envelopes;
+  std::map<std::string, std::string> positions;
+};
 
 /// What an address actor hands to its partition after a successful batch:
 /// everything the partition must apply in one step, in StateFun's order.
@@ -217,11 +244,13 @@ using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: l
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: one address
 using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
+using connector_atom = caf::atom_constant<caf::atom("connector")>; // connector -> source (reply: ok once fed)
 using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P: ok once not over max_pending
 
 } // namespace hearth::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::effects)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::connector_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::failure)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hearth::actors::partition_stats)

@@ -60,6 +60,14 @@ struct metrics::impl {
     gauge("hearth_checkpoint_duration_ms", "duration of the last checkpoint").Add({});
   pm::Gauge& checkpoint_bytes =
     gauge("hearth_checkpoint_bytes", "bytes written by the last checkpoint").Add({});
+  pm::Family<pm::Counter>& kafka_in =
+    counter("hearth_kafka_records_in", "records read from Kafka, per ingress and topic");
+  pm::Family<pm::Gauge>& kafka_lag =
+    gauge("hearth_kafka_consumer_lag", "records in a Kafka partition not read yet");
+  pm::Family<pm::Counter>& kafka_out =
+    counter("hearth_kafka_records_out", "records written to Kafka, per egress and topic");
+  pm::Family<pm::Counter>& kafka_txn =
+    counter("hearth_kafka_transactions", "Kafka transactions of exactly-once egresses, by outcome");
 
   pm::Family<pm::Counter>& counter(const char* name, const char* help) {
     return pm::BuildCounter().Name(name).Help(help).Labels(constant_labels).Register(*registry);
@@ -147,6 +155,25 @@ void metrics::checkpoint(double ms, double bytes) {
   impl_->checkpoints.Increment();
   impl_->checkpoint_ms.Set(ms);
   impl_->checkpoint_bytes.Set(bytes);
+}
+
+void metrics::kafka_in(const std::string& ingress, const std::string& topic, std::uint64_t n) {
+  impl_->kafka_in.Add({{"ingress", ingress}, {"topic", topic}}).Increment(static_cast<double>(n));
+}
+void metrics::kafka_lag(const std::string& ingress, const std::string& topic,
+                        std::int32_t partition, double records) {
+  impl_->kafka_lag
+    .Add({{"ingress", ingress}, {"topic", topic}, {"partition", std::to_string(partition)}})
+    .Set(records);
+}
+void metrics::kafka_out(const std::string& egress, const std::string& topic, std::uint64_t n) {
+  impl_->kafka_out.Add({{"egress", egress}, {"topic", topic}}).Increment(static_cast<double>(n));
+}
+void metrics::kafka_transaction(const std::string& egress, txn_outcome outcome) {
+  impl_->kafka_txn
+    .Add({{"egress", egress},
+          {"outcome", outcome == txn_outcome::committed ? "committed" : "aborted"}})
+    .Increment();
 }
 
 std::string metrics::expose() const {

@@ -5,6 +5,8 @@
 // numBlockedAddress, remoteInvocationFailures, remoteInvocationLatency (ms
 // histogram); inRate is rate(hearth_in[1m]). Per node: live actors,
 // passivations, dead letters, ingress requests by outcome, checkpoints.
+// Kafka: records in and out per topic, consumer lag per partition,
+// transactions by outcome.
 // numBacklog and numBlockedAddress carry a `partition` label too: each
 // partition reports its own addresses. A cluster member labels every series
 // with its node id. Thread-safe: the series of a function
@@ -47,6 +49,14 @@ public:
   void checkpoint_failed();
   /// The node rebuilt its partitions from the last checkpoint after a failure.
   void pipeline_restarted();
+
+  // Kafka connectors (called once per batch, not per record).
+  void kafka_in(const std::string& ingress, const std::string& topic, std::uint64_t n);
+  void kafka_lag(const std::string& ingress, const std::string& topic, std::int32_t partition,
+                 double records);
+  void kafka_out(const std::string& egress, const std::string& topic, std::uint64_t n);
+  enum class txn_outcome { committed, aborted };
+  void kafka_transaction(const std::string& egress, txn_outcome outcome);
 
   /// The Prometheus text exposition of everything above.
   std::string expose() const;

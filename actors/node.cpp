@@ -1,6 +1,9 @@
 #include "actors/node.hpp"
 
+#include "actors/kafka_ingress.hpp"
+
 #include "actors/coordinator.hpp"
+#include "actors/kafka_ingress.hpp"
 #include "actors/node_parts.hpp"
 #include "actors/remote_gate.hpp"
 #include "actors/partition.hpp"
@@ -136,6 +139,7 @@ node::~node() {
   for (auto* a : {&gate_actor_, &egress_actor_})
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  kafka_out_.clear(); // before the egress store they read closes
   if (lock_fd_ >= 0)
     ::close(lock_fd_);
 }
@@ -166,6 +170,7 @@ void node::teardown(pipeline& p) {
   };
   if (p.own_coordinator)
     stop({p.coordinator});
+  stop(p.connectors);
   stop({p.source});
   stop(p.partitions);
   stop(p.writers);
@@ -209,12 +214,28 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
       return store.err();
     n->stores_.emplace_back(std::move(*store));
   }
-  if (module->egress) {
+  for (auto& k : module->kafka_ingresses)
+    for (auto& topic : k.topics)
+      for (auto& t : topic.targets)
+        if (!module->find_endpoint(t))
+          return error{errc::unknown, k.origin + ": Kafka ingress " + k.id.to_string() + ", topic '"
+                                        + topic.name + "': no endpoint serves target '"
+                                        + t.to_string() + "'"};
+  for (auto& k : module->kinesis_ingresses)
+    return error{errc::malformed, k.origin + ": " + k.id.to_string()
+                                    + ": Kinesis ingresses are not supported by this version of Hearth"};
+  for (auto& k : module->kinesis_egresses)
+    return error{errc::malformed, k.origin + ": " + k.id.to_string()
+                                    + ": Kinesis egresses are not supported by this version of Hearth"};
+  if (module->egress || !module->kafka_egresses.empty()) {
     auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string(), *opts.env);
     if (!eg)
       return eg.err();
     n->egress_ = std::shared_ptr<state::egress_store>{std::move(*eg)};
   }
+  for (auto& k : module->kafka_egresses)
+    n->kafka_out_.push_back(std::make_unique<kafka_egress>(
+      kafka_egress_config{k, n->egress_, opts.node_id.empty() ? "node" : opts.node_id, n->metrics_}));
   n->faults_->generation = 1;
   if (opts.clustered) {
     // The ingress is open from the start: messages are taken (durably)
@@ -295,6 +316,15 @@ void node::spawn_partition(pipeline& p, std::uint32_t local, partition_config cf
   cfg.full_every = opts_.full_every;
   p.partitions.push_back(sys_->spawn(partition_actor, std::move(cfg)));
   watch(p.partitions.back(), p.generation, "partition " + what);
+}
+
+void node::spawn_connectors(pipeline& p, const std::map<std::string, std::string>& restored,
+                            std::uint32_t member, std::uint32_t members) {
+  for (auto& spec : module_->kafka_ingresses) {
+    kafka_ingress_config kcfg{spec, p.source, restored, member, members, metrics_};
+    p.connectors.push_back(sys_->spawn<caf::detached>(kafka_ingress_actor, std::move(kcfg)));
+    watch(p.connectors.back(), p.generation, "Kafka ingress " + spec.id.to_string());
+  }
 }
 
 caf::actor node::owner_of(const pipeline& p, protocol::key_group kg) const {
@@ -383,6 +413,8 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   ccfg.max_key_groups = opts.max_key_groups;
   ccfg.stats = metrics_;
   ccfg.health = board_;
+  if (m)
+    ccfg.kept_connectors = m->connector_positions;
   p->coordinator = sys_->spawn<caf::detached>(coordinator_actor, std::move(ccfg));
   watch(p->coordinator, generation, "the checkpoint coordinator");
 
@@ -413,6 +445,8 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   watch(p->source, generation, "the ingress source");
   p->in->feed(p->source);
   ask(p->source, "the ingress source did not start", start_atom::value);
+  if (!ask.problem())
+    spawn_connectors(*p, m ? m->connector_positions : std::map<std::string, std::string>{}, 0, 1);
   cluster_wiring w;
   w.nodes.push_back(node_wiring{0, {}, p->partitions, p->source, {}, {}});
   ask(p->coordinator, "the checkpoint coordinator did not start", setup_atom::value, w);

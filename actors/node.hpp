@@ -32,6 +32,7 @@
 
 #include "actors/epoch_assembly.hpp"
 #include "actors/health_board.hpp"
+#include "actors/kafka_egress.hpp"
 #include "actors/ingress_gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/messages.hpp"
@@ -247,6 +248,12 @@ private:
   void ask_renew(const std::string& why);
   caf::actor agent_handle() const;
 
+  /// Spawns the module's Kafka ingresses of `p` (after its source started):
+  /// this node's share (`member` of `members`) of their partitions, from the
+  /// positions `restored`.
+  void spawn_connectors(pipeline& p, const std::map<std::string, std::string>& restored,
+                        std::uint32_t member, std::uint32_t members);
+
   caf::actor_system* sys_ = nullptr;
   node_options opts_;
   std::shared_ptr<const io::module_config> module_;
@@ -254,6 +261,7 @@ private:
   std::shared_ptr<state::checkpoint_files> files_;
   std::vector<std::shared_ptr<state::store>> stores_;
   std::shared_ptr<state::egress_store> egress_;
+  std::vector<std::unique_ptr<kafka_egress>> kafka_out_; // one pump per Kafka egress
   std::shared_ptr<metrics> metrics_ = std::make_shared<metrics>();
   std::shared_ptr<health_board> board_ = std::make_shared<health_board>();
   std::shared_ptr<fault_line> faults_;

@@ -214,6 +214,7 @@ void node::apply_view(const cluster_view_ptr& v, bool fenced) {
     for (auto& [node, position] : m->ingress_positions)
       if (!v->find(node))
         ccfg.kept_positions[node] = position;
+    ccfg.kept_connectors = m->connector_positions;
     if (egress_) {
       auto held = files_->held_egress(*m);
       if (!held) {
@@ -326,6 +327,9 @@ result<std::shared_ptr<node::pipeline>> node::build_part(std::uint64_t generatio
                                      + std::to_string(m->max_key_groups)};
   }
 
+  if (m)
+    p->connector_positions = m->connector_positions;
+
   // Where this node's log resumes: its position in the checkpoint; a node
   // the checkpoint does not know replays all its log holds.
   auto& log = *p->in->log;
@@ -434,6 +438,9 @@ void node::apply_go(cluster_wiring w) {
   ask(p->source, "the ingress source did not start", start_atom::value, all);
   if (ask.problem())
     return fail(*ask.problem());
+  // This node's share of the Kafka partitions (they go wherever the view puts them).
+  spawn_connectors(*p, p->connector_positions, *origin,
+                   static_cast<std::uint32_t>(w.nodes.size()));
   caf::actor agent;
   {
     std::lock_guard<std::mutex> g{faults_->mtx};

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +55,8 @@ struct node::pipeline {
   std::vector<caf::actor> partitions; // this node's
   std::vector<caf::actor> writers;
   caf::actor source;
+  std::vector<caf::actor> connectors; // Kafka ingresses feeding `source`
+  std::map<std::string, std::string> connector_positions; // of the restored checkpoint
   caf::actor coordinator;     // may run on another node
   bool own_coordinator = true;
   std::uint32_t first = 0;    // global index of partitions[0]

@@ -367,18 +367,15 @@ bool on_effects(const state_ptr& st, effects& fx) {
   auto plan = plan_effects(st->context(), fx);
   if (!commit(st, plan.writes))
     return false; // nothing of the batch is durable: none of its effects escapes
-  if (!plan.records.empty()) {
-    if (st->egress.at_least_once()) {
-      if (auto s = st->cfg.egress->append(plan.records); !s) {
-        // The batch is in the store but its records are not: the rebuild
-        // from the last checkpoint recomputes both.
-        fail(st, "egress write failed: " + s.err().message);
-        return false;
-      }
-    } else {
-      st->egress.hold(std::move(plan.records), st->recorder.last_recorded() + 1);
+  if (!plan.now.empty())
+    if (auto s = st->cfg.egress->append(plan.now); !s) {
+      // The batch is in the store but its records are not: the rebuild
+      // from the last checkpoint recomputes both.
+      fail(st, "egress write failed: " + s.err().message);
+      return false;
     }
-  }
+  if (!plan.records.empty())
+    st->egress.hold(std::move(plan.records), st->recorder.last_recorded() + 1);
   auto& type = fx.source.type;
   std::uint64_t local = 0;
   for (auto& env : plan.out)
@@ -664,10 +661,13 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       if (!st->current(epoch) || origin >= st->route.sources)
         return;
       st->recorder.note_arrival(st->route.source_channel(origin), env);
+      std::optional<ingress_ticket> ticket;
+      if (offset != no_ticket)
+        ticket = ingress_ticket{origin, offset};
       if (!st->started)
-        st->early.push_back({std::move(env), ingress_ticket{origin, offset}});
+        st->early.push_back({std::move(env), ticket});
       else
-        deliver_local(st, std::move(env), ingress_ticket{origin, offset});
+        deliver_local(st, std::move(env), ticket);
     },
     [=](route_atom, std::uint64_t epoch, std::uint32_t from, envelope& env) {
       if (!st->current(epoch) || from >= st->route.partitions || from == st->cfg.id)

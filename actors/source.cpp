@@ -1,6 +1,8 @@
 #include "actors/source.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <iostream>
 
 namespace hearth::actors {
@@ -21,6 +23,10 @@ struct source_state {
   // Records handed over while an earlier gap could not be read yet: sent, in
   // order, once the gap is filled (never skipped: they are acknowledged).
   std::deque<std::vector<state::ingress_record>> waiting;
+  // Connector streams: where each stands (the next record not yet sent),
+  // and who reads them (told when a checkpoint completes).
+  std::map<std::string, std::string> positions;
+  std::vector<caf::actor> connectors;
 };
 
 void send_record(caf::event_based_actor* self, source_state& st, state::ingress_record& r) {
@@ -112,6 +118,24 @@ void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_stat
       ask_room(self, st, p, left);
 }
 
+/// Asks each partition in `fed` for room; delivers `rp` once all answered.
+/// Asked again every second while unanswered; a partition that ended fails
+/// the promise (the node rebuilds the pipeline).
+void room_then(caf::event_based_actor* self, const std::shared_ptr<source_state>& st, size_t p,
+               std::shared_ptr<size_t> left, caf::response_promise rp) {
+  self->request(st->cfg.partitions[p], std::chrono::seconds{1}, room_atom::value)
+    .then(
+      [=](caf::ok_atom) mutable {
+        if (--*left == 0)
+          rp.deliver(caf::ok_atom::value);
+      },
+      [=](caf::error& err) mutable {
+        if (err == caf::sec::request_timeout)
+          return room_then(self, st, p, left, rp);
+        rp.deliver(std::move(err));
+      });
+}
+
 } // namespace
 
 caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
@@ -131,7 +155,10 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
       st->cfg.partitions = std::move(partitions);
       return begin();
     },
-    [=](completed_atom, std::uint64_t id, std::uint64_t position) {
+    [=](completed_atom, std::uint64_t id, source_position& pos) {
+      auto position = pos.log;
+      for (auto& c : st->connectors)
+        self->send(c, completed_atom::value, id, pos.connectors);
       if (auto s = st->cfg.log->trim(position); !s)
         std::cerr << "hearth-node: ingress log trim failed: " << s.err().message << std::endl;
       if (st->cfg.health) {
@@ -170,7 +197,35 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
     [=](barrier_atom, std::uint64_t id) {
       for (auto& p : st->cfg.partitions)
         self->send(p, sbarrier_atom::value, st->cfg.epoch, id, st->cfg.origin);
-      return st->next;
+      return source_position{st->next, st->positions};
+    },
+    // A connector's records: sent at once (before any later barrier), then
+    // answered once every partition fed has room, which paces the connector.
+    [=](connector_atom, connector_batch& batch) -> caf::result<caf::ok_atom> {
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      if (sender && std::find(st->connectors.begin(), st->connectors.end(), sender) == st->connectors.end())
+        st->connectors.push_back(sender);
+      if (st->cfg.partitions.empty())
+        return caf::make_error(caf::sec::runtime_error, "the source has not started");
+      std::vector<bool> fed(st->cfg.partitions.size(), false);
+      for (auto& env : batch.envelopes) {
+        auto kg = protocol::key_group_of(env.target.id, st->cfg.max_key_groups);
+        auto p = protocol::partition_of(kg, st->cfg.max_key_groups,
+                                        static_cast<std::uint32_t>(st->cfg.partitions.size()));
+        self->send(st->cfg.partitions[p], ingress_atom::value, st->cfg.epoch, st->cfg.origin,
+                   no_ticket, std::move(env));
+        fed[p] = true;
+      }
+      for (auto& [stream, pos] : batch.positions)
+        st->positions[stream] = std::move(pos);
+      auto left = std::make_shared<size_t>(std::count(fed.begin(), fed.end(), true));
+      if (*left == 0)
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise();
+      for (size_t p = 0; p < fed.size(); ++p)
+        if (fed[p])
+          room_then(self, st, p, left, rp);
+      return rp;
     },
   };
 }

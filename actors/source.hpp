@@ -12,6 +12,10 @@
 // In a cluster every node has a source; each feeds its node's ingress records
 // to the partitions that own them, wherever they run, stamped with the
 // epoch and the node's index (the origin of their tickets).
+//
+// Connector ingresses (Kafka) hand their records to the source too. They are
+// not logged: the connector's own log is replayed, from the positions the
+// checkpoint recorded, and such records carry no ticket (nobody waits).
 
 #include "actors/health_board.hpp"
 #include "actors/messages.hpp"
@@ -36,10 +40,13 @@ struct source_config {
 };
 
 /// Messages: `start` or `start, partitions` (begins the replay and answers
-/// ok), `log, records` (from the log writer), `barrier, id` (answers the
-/// position: the first offset not sent before the barrier), `completed, id,
-/// position` (trims the log), `stats` (answers the records the replay has
-/// yet to send).
+/// ok), `log, records` (from the log writer), `connector, batch` (from a
+/// connector ingress: sent at once, answered ok once the partitions fed have
+/// room), `barrier, id` (answers the source_position: the first log offset
+/// and each connector stream's position not sent before the barrier),
+/// `completed, id, source_position` (trims the log, tells the connectors
+/// their committed positions: `completed, id, positions`), `stats` (answers
+/// the records the replay has yet to send).
 caf::behavior source_actor(caf::event_based_actor* self, source_config cfg);
 
 } // namespace hearth::actors

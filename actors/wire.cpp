@@ -18,6 +18,7 @@ void add_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cluster_view>("hearth::cluster_view");
   cfg.add_message_type<invocation_record>("hearth::invocation_record");
   cfg.add_message_type<part_ack>("hearth::part_ack");
+  cfg.add_message_type<source_position>("hearth::source_position");
   cfg.add_message_type<checkpoint_info>("hearth::checkpoint_info");
   cfg.add_message_type<std::vector<checkpoint_info>>("hearth::checkpoint_infos");
   cfg.add_message_type<actor_query>("hearth::actor_query");

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,11 +73,101 @@ struct playground_egress_spec {
   bool at_least_once = false;
 };
 
+/// A `key: value` entry of a connector's `properties` (or
+/// `clientConfigProperties`) list, with where it was written.
+struct connector_property {
+  std::string key;
+  std::string value;
+  std::string origin; // "file:line"
+};
+
+/// A topic (or stream) of a connector ingress: its records' values become
+/// TypedValues of `value_type`, sent to every target with the record's key
+/// (Kafka) or partition key (Kinesis) as the id.
+struct ingress_route {
+  std::string name;       // topic or stream
+  std::string value_type; // "<namespace>/<name>"
+  std::vector<protocol::function_type> targets;
+};
+
+/// Where a Kafka ingress starts reading a partition the checkpoint knows
+/// nothing of (StateFun's startupPosition).
+struct kafka_startup {
+  enum class kind { group_offsets, earliest, latest, specific_offsets, date } type = kind::latest;
+  /// specific-offsets: "<topic>/<partition>" -> offset; partitions not named
+  /// start at autoOffsetResetPosition.
+  std::map<std::string, std::int64_t> offsets;
+  std::int64_t date_ms = 0; // date: milliseconds since the epoch
+};
+
+/// `io.statefun.kafka.v1/ingress`.
+struct kafka_ingress_spec {
+  protocol::function_type id; // the ingress identifier, "<namespace>/<name>"
+  std::string address;        // bootstrap.servers (may also come from properties)
+  std::string group_id;       // consumerGroupId; empty: none (offsets are not committed to a group)
+  std::vector<ingress_route> topics;
+  bool reset_earliest = false; // autoOffsetResetPosition (default latest)
+  kafka_startup startup;
+  std::vector<connector_property> properties; // librdkafka consumer settings
+  std::string origin;                         // "file:line" of the document
+};
+
+/// `io.statefun.kafka.v1/egress`.
+struct kafka_egress_spec {
+  protocol::function_type id; // functions address it as egress_namespace/egress_type
+  std::string address;
+  enum class delivery { exactly_once, at_least_once, none } semantic = delivery::at_least_once;
+  millis transaction_timeout{std::chrono::minutes{15}};
+  std::vector<connector_property> properties; // librdkafka producer settings
+  std::string origin;
+};
+
+/// AWS settings of a Kinesis connector (StateFun's awsRegion / awsCredentials).
+struct aws_region {
+  enum class kind { default_chain, specific, custom_endpoint } type = kind::default_chain;
+  std::string id;       // specific and custom-endpoint
+  std::string endpoint; // custom-endpoint: "https://host:port"
+};
+struct aws_credentials {
+  enum class kind { default_chain, basic, profile } type = kind::default_chain;
+  std::string access_key_id, secret_access_key; // basic
+  std::string profile_name, profile_path;       // profile (path empty: ~/.aws/credentials)
+};
+
+/// `io.statefun.kinesis.v1/ingress`.
+struct kinesis_ingress_spec {
+  protocol::function_type id;
+  aws_region region;
+  aws_credentials credentials;
+  enum class start { latest, earliest, date } startup = start::latest;
+  std::int64_t date_ms = 0;
+  std::vector<ingress_route> streams;
+  std::vector<connector_property> client_properties;
+  std::string origin;
+};
+
+/// `io.statefun.kinesis.v1/egress`.
+struct kinesis_egress_spec {
+  protocol::function_type id;
+  aws_region region;
+  aws_credentials credentials;
+  std::uint32_t max_outstanding = 1000;
+  std::vector<connector_property> client_properties;
+  std::string origin;
+};
+
 /// A loaded module.
 struct module_config {
   std::vector<endpoint_spec> endpoints;
   std::optional<playground_ingress_spec> ingress;
   std::optional<playground_egress_spec> egress;
+  std::vector<kafka_ingress_spec> kafka_ingresses;
+  std::vector<kafka_egress_spec> kafka_egresses;
+  std::vector<kinesis_ingress_spec> kinesis_ingresses;
+  std::vector<kinesis_egress_spec> kinesis_egresses;
+
+  /// The Kafka egress with identifier `id` (null: none).
+  const kafka_egress_spec* find_kafka_egress(const protocol::function_type& id) const;
 
   /// The endpoint serving `t`: an exact match first, then the namespace wildcard.
   const endpoint_spec* find_endpoint(const protocol::function_type& t) const;

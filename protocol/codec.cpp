@@ -229,6 +229,14 @@ result<kafka_record> decode_kafka_record(const typed_value& v) {
   return kafka_record{rec.key(), rec.value_bytes(), rec.topic()};
 }
 
+typed_value encode_kafka_record(const kafka_record& r) {
+  io::statefun::sdk::egress::KafkaProducerRecord rec;
+  rec.set_key(r.key);
+  rec.set_value_bytes(r.value);
+  rec.set_topic(r.topic);
+  return typed_value{kafka_record_type_name, true, rec.SerializeAsString()};
+}
+
 result<kinesis_record> decode_kinesis_record(const typed_value& v) {
   if (v.type_name != kinesis_record_type_name)
     return error{errc::malformed, "egress value has typename '" + v.type_name

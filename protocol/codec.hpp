@@ -47,6 +47,8 @@ inline constexpr const char* kinesis_record_type_name =
   "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord";
 
 result<kafka_record> decode_kafka_record(const typed_value& v);
+/// The TypedValue an SDK's kafkaEgressMessage carries (for tests and tools).
+typed_value encode_kafka_record(const kafka_record& r);
 result<kinesis_record> decode_kinesis_record(const typed_value& v);
 
 } // namespace hearth::protocol

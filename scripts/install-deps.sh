@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config curl openssl clang libclang-rt-dev
   libcaf-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev liblmdb-dev zlib1g-dev
   nlohmann-json3-dev doctest-dev libyaml-dev libcpp-httplib-dev libcli11-dev prometheus-cpp-dev
-  libboost-dev libssl-dev
+  libboost-dev libssl-dev librdkafka-dev kcat
   chromium
 )
 missing=()

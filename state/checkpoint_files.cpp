@@ -280,6 +280,8 @@ status checkpoint_files::write_manifest(const manifest& m) {
     j["epoch"] = m.epoch;
     j["ingress_positions"] = m.ingress_positions;
   }
+  if (!m.connector_positions.empty())
+    j["connector_positions"] = m.connector_positions;
   auto path = (fs::path{dir_} / manifest_name(m.id)).string();
   return write_atomically(path, j.dump(1) + "\n", *env_);
 }
@@ -328,6 +330,15 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
           if (!position.is_number_unsigned())
             throw std::runtime_error("unreadable");
           m.ingress_positions[node] = position.get<std::uint64_t>();
+        }
+      }
+      if (j.contains("connector_positions")) {
+        if (!j.at("connector_positions").is_object())
+          throw std::runtime_error("unreadable");
+        for (auto& [stream, position] : j.at("connector_positions").items()) {
+          if (!position.is_string())
+            throw std::runtime_error("unreadable");
+          m.connector_positions[stream] = position.get<std::string>();
         }
       }
       for (auto& chain : m.chains)

@@ -52,6 +52,11 @@ struct manifest {
   /// single node.
   std::uint64_t epoch = 0;
   std::map<std::string, std::uint64_t> ingress_positions;
+  /// Where each connector stream resumes after this checkpoint: its key is
+  /// "kafka/<ingress id>/<topic>/<partition>", its value the offset of the
+  /// first record not reflected in the checkpoint (a string, so that any
+  /// connector's position fits). Empty without connector ingresses.
+  std::map<std::string, std::string> connector_positions;
 
   /// The chains of the partitions whose key groups intersect [kg_begin,
   /// kg_end), partition p holding [first_key_group(p), first_key_group(p+1))

@@ -179,6 +179,55 @@ result<std::optional<std::string>> egress_store::pop(const std::string& topic) {
   return out;
 }
 
+result<std::vector<std::pair<std::uint64_t, std::string>>>
+egress_store::peek(const std::string& topic, size_t max) {
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn); rc != 0)
+    return lmdb_error("begin", rc);
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(txn, impl_->dbi, &cur); rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("cursor", rc);
+  }
+  auto prefix = topic_prefix(topic);
+  MDB_val k = val(prefix), v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && out.size() < max && view(k).substr(0, prefix.size()) == prefix
+         && k.mv_size == prefix.size() + 8) {
+    out.emplace_back(get_u64(view(k).substr(prefix.size())), std::string{view(v)});
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return lmdb_error("peek", rc);
+  return out;
+}
+
+status egress_store::remove(const std::string& topic, std::uint64_t through) {
+  return impl_->write([&](MDB_txn* txn) -> status {
+    MDB_cursor* cur = nullptr;
+    if (int rc = mdb_cursor_open(txn, impl_->dbi, &cur); rc != 0)
+      return lmdb_error("cursor", rc);
+    auto prefix = topic_prefix(topic);
+    MDB_val k = val(prefix), v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && view(k).substr(0, prefix.size()) == prefix && k.mv_size == prefix.size() + 8
+           && get_u64(view(k).substr(prefix.size())) <= through) {
+      if (rc = mdb_cursor_del(cur, 0); rc != 0)
+        break;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == MDB_NOTFOUND || rc == EINVAL) // deleted the last entry
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return lmdb_error("remove", rc);
+    return ok();
+  });
+}
+
 result<size_t> egress_store::size(const std::string& topic) {
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn); rc != 0)

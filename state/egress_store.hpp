@@ -42,6 +42,15 @@ public:
   /// Removes and returns the oldest record of `topic`; nullopt when empty.
   result<std::optional<std::string>> pop(const std::string& topic);
 
+  /// The oldest records of `topic`, at most `max`, with their numbers
+  /// (increasing), without removing them: for a reader that removes them
+  /// only once they are delivered elsewhere (a Kafka egress).
+  result<std::vector<std::pair<std::uint64_t, std::string>>> peek(const std::string& topic,
+                                                                  size_t max);
+
+  /// Removes the records of `topic` numbered up to `through`. One transaction.
+  status remove(const std::string& topic, std::uint64_t through);
+
   /// Records waiting in `topic`.
   result<size_t> size(const std::string& topic);
 
