@@ -1,6 +1,7 @@
 #include "actors/egress_router.hpp"
 
 #include "actors/kafka_egress.hpp"
+#include "actors/kinesis_egress.hpp"
 #include "io/playground.hpp"
 
 #include <algorithm>
@@ -38,6 +39,19 @@ routed_egress egress_router::route(state::store& store, const protocol::address&
       state::egress_entry e{store.next_seq(), kafka_queue(kafka->id), eg.argument.value.str()};
       auto exactly = kafka->semantic == io::kafka_egress_spec::delivery::exactly_once;
       (exactly ? out.records : out.now).push_back(std::move(e));
+      continue;
+    }
+    if (auto* kinesis = module_.find_kinesis_egress(pseudo.type)) {
+      auto rec = protocol::decode_kinesis_record(eg.argument);
+      if (!rec) {
+        dead(rec.err().message);
+        continue;
+      }
+      if (rec->stream.empty() || rec->partition_key.empty()) {
+        dead("the KinesisEgressRecord names no stream or no partition key");
+        continue;
+      }
+      out.now.push_back({store.next_seq(), kinesis_queue(kinesis->id), eg.argument.value.str()});
       continue;
     }
     if (id != io::playground_egress_id || !module_.egress) {

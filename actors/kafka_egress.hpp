@@ -18,17 +18,18 @@
 // transaction and before the store removed its records produces that batch
 // once more (docs/connectors.md).
 
+#include "actors/egress_pump.hpp"
 #include "actors/metrics.hpp"
 #include "io/module.hpp"
 #include "protocol/codec.hpp"
 #include "state/egress_store.hpp"
 
-#include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+
+namespace hearth::io {
+class kafka_producer;
+} // namespace hearth::io
 
 namespace hearth::actors {
 
@@ -49,7 +50,7 @@ struct kafka_egress_config {
 
 class kafka_egress {
 public:
-  /// Starts the thread.
+  /// Starts the egress's pump (actors/egress_pump.hpp).
   explicit kafka_egress(kafka_egress_config cfg);
   /// Stops it: a batch being produced is finished (or abandoned after a
   /// timeout: it stays in the store).
@@ -61,14 +62,11 @@ public:
   static std::string transactional_id(const std::string& node_id, const protocol::function_type& egress);
 
 private:
-  void run();
-  bool sleep(std::chrono::milliseconds d); // false once stopping
+  status deliver(const egress_batch& batch);
 
   kafka_egress_config cfg_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::unique_ptr<io::kafka_producer> producer_; // the pump's thread only
+  std::unique_ptr<egress_pump> pump_;            // last: stopped first
 };
 
 } // namespace hearth::actors

@@ -1,5 +1,6 @@
 #include "actors/kafka_ingress.hpp"
 
+#include "actors/connector_feed.hpp"
 #include "io/kafka_consumer.hpp"
 #include "state/format.hpp"
 
@@ -131,14 +132,10 @@ bool open(ingress_state& st) {
   return true;
 }
 
-void hand_over(caf::event_based_actor* self, const std::shared_ptr<ingress_state>& st,
+void feed(caf::event_based_actor* self, const std::shared_ptr<ingress_state>& st,
                connector_batch batch) {
-  self->request(st->cfg.source, caf::infinite, connector_atom::value, std::move(batch))
-    .then([=](caf::ok_atom) { self->send(self, poll_atom::value); },
-          [=](caf::error& err) {
-            say(*st, "the source failed: " + self->system().render(err));
-            self->quit(err);
-          });
+  hand_over(self, st->cfg.source, std::move(batch), "Kafka ingress " + st->name,
+                    [self] { self->send(self, poll_atom::value); });
 }
 
 void poll_once(caf::event_based_actor* self, const std::shared_ptr<ingress_state>& st) {
@@ -189,7 +186,7 @@ void poll_once(caf::event_based_actor* self, const std::shared_ptr<ingress_state
   }
   for (auto& [topic, n] : per_topic)
     st->cfg.stats->kafka_in(st->name, topic, n);
-  hand_over(self, st, std::move(batch));
+  feed(self, st, std::move(batch));
 }
 
 } // namespace
@@ -214,7 +211,7 @@ caf::behavior kafka_ingress_actor(caf::event_based_actor* self, kafka_ingress_co
       connector_batch first;
       for (auto& o : st->parts)
         first.positions[o.stream] = std::to_string(o.next);
-      hand_over(self, st, std::move(first));
+      feed(self, st, std::move(first));
     },
     [=](poll_atom) { poll_once(self, st); },
     [=](completed_atom, std::uint64_t, std::map<std::string, std::string>& positions) {

@@ -68,6 +68,14 @@ struct metrics::impl {
     counter("hearth_kafka_records_out", "records written to Kafka, per egress and topic");
   pm::Family<pm::Counter>& kafka_txn =
     counter("hearth_kafka_transactions", "Kafka transactions of exactly-once egresses, by outcome");
+  pm::Family<pm::Counter>& kinesis_in =
+    counter("hearth_kinesis_records_in", "records read from Kinesis, per ingress and stream");
+  pm::Family<pm::Gauge>& kinesis_behind =
+    gauge("hearth_kinesis_millis_behind", "how far a shard's reader is behind the stream's tip");
+  pm::Family<pm::Counter>& kinesis_out =
+    counter("hearth_kinesis_records_out", "records put to Kinesis, per egress and stream");
+  pm::Family<pm::Counter>& kinesis_retried =
+    counter("hearth_kinesis_records_retried", "records Kinesis refused (throttling) and Hearth put again");
 
   pm::Family<pm::Counter>& counter(const char* name, const char* help) {
     return pm::BuildCounter().Name(name).Help(help).Labels(constant_labels).Register(*registry);
@@ -174,6 +182,20 @@ void metrics::kafka_transaction(const std::string& egress, txn_outcome outcome) 
     .Add({{"egress", egress},
           {"outcome", outcome == txn_outcome::committed ? "committed" : "aborted"}})
     .Increment();
+}
+
+void metrics::kinesis_in(const std::string& ingress, const std::string& stream, std::uint64_t n) {
+  impl_->kinesis_in.Add({{"ingress", ingress}, {"stream", stream}}).Increment(static_cast<double>(n));
+}
+void metrics::kinesis_behind(const std::string& ingress, const std::string& stream,
+                             const std::string& shard, double ms) {
+  impl_->kinesis_behind.Add({{"ingress", ingress}, {"stream", stream}, {"shard", shard}}).Set(ms);
+}
+void metrics::kinesis_out(const std::string& egress, const std::string& stream, std::uint64_t n) {
+  impl_->kinesis_out.Add({{"egress", egress}, {"stream", stream}}).Increment(static_cast<double>(n));
+}
+void metrics::kinesis_retried(const std::string& egress, std::uint64_t n) {
+  impl_->kinesis_retried.Add({{"egress", egress}}).Increment(static_cast<double>(n));
 }
 
 std::string metrics::expose() const {

@@ -6,7 +6,8 @@
 // histogram); inRate is rate(hearth_in[1m]). Per node: live actors,
 // passivations, dead letters, ingress requests by outcome, checkpoints.
 // Kafka: records in and out per topic, consumer lag per partition,
-// transactions by outcome.
+// transactions by outcome. Kinesis: records in and out per stream, how far
+// each shard's reader is behind, records put again after a refusal.
 // numBacklog and numBlockedAddress carry a `partition` label too: each
 // partition reports its own addresses. A cluster member labels every series
 // with its node id. Thread-safe: the series of a function
@@ -57,6 +58,13 @@ public:
   void kafka_out(const std::string& egress, const std::string& topic, std::uint64_t n);
   enum class txn_outcome { committed, aborted };
   void kafka_transaction(const std::string& egress, txn_outcome outcome);
+
+  // Kinesis connectors.
+  void kinesis_in(const std::string& ingress, const std::string& stream, std::uint64_t n);
+  void kinesis_behind(const std::string& ingress, const std::string& stream,
+                      const std::string& shard, double ms);
+  void kinesis_out(const std::string& egress, const std::string& stream, std::uint64_t n);
+  void kinesis_retried(const std::string& egress, std::uint64_t n);
 
   /// The Prometheus text exposition of everything above.
   std::string expose() const;

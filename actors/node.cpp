@@ -1,9 +1,11 @@
 #include "actors/node.hpp"
 
 #include "actors/kafka_ingress.hpp"
+#include "actors/kinesis_ingress.hpp"
 
 #include "actors/coordinator.hpp"
 #include "actors/kafka_ingress.hpp"
+#include "actors/kinesis_ingress.hpp"
 #include "actors/node_parts.hpp"
 #include "actors/remote_gate.hpp"
 #include "actors/partition.hpp"
@@ -140,6 +142,7 @@ node::~node() {
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   kafka_out_.clear(); // before the egress store they read closes
+  kinesis_out_.clear();
   if (lock_fd_ >= 0)
     ::close(lock_fd_);
 }
@@ -200,7 +203,7 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   n->faults_ = std::make_shared<fault_line>();
   n->metrics_ = std::make_shared<metrics>(opts.node_id);
 
-  auto files = state::checkpoint_files::open(opts.checkpoint_dir, *opts.env);
+  auto files = state::checkpoint_files::open(opts.checkpoint_dir, *opts.env, opts.checkpoint_store);
   if (!files)
     return files.err();
   n->files_ = std::make_shared<state::checkpoint_files>(std::move(*files));
@@ -214,20 +217,22 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
       return store.err();
     n->stores_.emplace_back(std::move(*store));
   }
-  for (auto& k : module->kafka_ingresses)
-    for (auto& topic : k.topics)
-      for (auto& t : topic.targets)
+  auto check_targets = [&](const std::string& origin, const std::string& what,
+                           const std::vector<io::ingress_route>& routes) -> status {
+    for (auto& route : routes)
+      for (auto& t : route.targets)
         if (!module->find_endpoint(t))
-          return error{errc::unknown, k.origin + ": Kafka ingress " + k.id.to_string() + ", topic '"
-                                        + topic.name + "': no endpoint serves target '"
-                                        + t.to_string() + "'"};
+          return error{errc::unknown, origin + ": " + what + ", '" + route.name
+                                        + "': no endpoint serves target '" + t.to_string() + "'"};
+    return ok();
+  };
+  for (auto& k : module->kafka_ingresses)
+    if (auto s = check_targets(k.origin, "Kafka ingress " + k.id.to_string(), k.topics); !s)
+      return s.err();
   for (auto& k : module->kinesis_ingresses)
-    return error{errc::malformed, k.origin + ": " + k.id.to_string()
-                                    + ": Kinesis ingresses are not supported by this version of Hearth"};
-  for (auto& k : module->kinesis_egresses)
-    return error{errc::malformed, k.origin + ": " + k.id.to_string()
-                                    + ": Kinesis egresses are not supported by this version of Hearth"};
-  if (module->egress || !module->kafka_egresses.empty()) {
+    if (auto s = check_targets(k.origin, "Kinesis ingress " + k.id.to_string(), k.streams); !s)
+      return s.err();
+  if (module->egress || !module->kafka_egresses.empty() || !module->kinesis_egresses.empty()) {
     auto eg = state::egress_store::open((fs::path{opts.data_dir} / "egress").string(), *opts.env);
     if (!eg)
       return eg.err();
@@ -236,6 +241,9 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   for (auto& k : module->kafka_egresses)
     n->kafka_out_.push_back(std::make_unique<kafka_egress>(
       kafka_egress_config{k, n->egress_, opts.node_id.empty() ? "node" : opts.node_id, n->metrics_}));
+  for (auto& k : module->kinesis_egresses)
+    n->kinesis_out_.push_back(
+      std::make_unique<kinesis_egress>(kinesis_egress_config{k, n->egress_, n->metrics_}));
   n->faults_->generation = 1;
   if (opts.clustered) {
     // The ingress is open from the start: messages are taken (durably)
@@ -259,10 +267,12 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys, node_options o
   return n;
 }
 
-result<std::shared_ptr<node::ingress_side>> node::open_ingress(std::uint64_t generation) {
+result<std::shared_ptr<node::ingress_side>> node::open_ingress(std::uint64_t generation,
+                                                              std::uint64_t first_offset) {
   namespace fs = std::filesystem;
   state::ingress_log_options lopts;
   lopts.env = opts_.env;
+  lopts.first_offset = first_offset;
   auto log = state::ingress_log::open((fs::path{opts_.data_dir} / "ingress" / "log").string(), lopts);
   if (!log)
     return log.err();
@@ -325,6 +335,11 @@ void node::spawn_connectors(pipeline& p, const std::map<std::string, std::string
     p.connectors.push_back(sys_->spawn<caf::detached>(kafka_ingress_actor, std::move(kcfg)));
     watch(p.connectors.back(), p.generation, "Kafka ingress " + spec.id.to_string());
   }
+  for (auto& spec : module_->kinesis_ingresses) {
+    kinesis_ingress_config kcfg{spec, p.source, restored, member, members, metrics_};
+    p.connectors.push_back(sys_->spawn<caf::detached>(kinesis_ingress_actor, std::move(kcfg)));
+    watch(p.connectors.back(), p.generation, "Kinesis ingress " + spec.id.to_string());
+  }
 }
 
 caf::actor node::owner_of(const pipeline& p, protocol::key_group kg) const {
@@ -358,11 +373,11 @@ result<std::shared_ptr<node::pipeline>> node::build(std::uint64_t generation) {
   // The ingress log must still hold every record after the checkpoint's
   // position: a checkpoint older than the log's trim point (the newest one
   // damaged, an older one left) would lose the records in between.
-  auto in = open_ingress(generation);
+  auto position = m ? m->ingress_position : 0;
+  auto in = open_ingress(generation, position);
   if (!in)
     return in.err();
   p->in = std::move(*in);
-  auto position = m ? m->ingress_position : 0;
   if (p->in->log->first_offset() > position) {
     auto first = p->in->log->first_offset();
     p->in->log->stop();

@@ -33,6 +33,7 @@
 #include "actors/epoch_assembly.hpp"
 #include "actors/health_board.hpp"
 #include "actors/kafka_egress.hpp"
+#include "actors/kinesis_egress.hpp"
 #include "actors/ingress_gate.hpp"
 #include "actors/metrics.hpp"
 #include "actors/messages.hpp"
@@ -59,6 +60,9 @@ using cluster_view_ptr = std::shared_ptr<const cluster_view>;
 struct node_options {
   std::string data_dir = "hearth-data";
   std::string checkpoint_dir;                // empty: <data_dir>/checkpoints
+  /// Where checkpoints live when not in a directory (S3); checkpoint_dir is
+  /// then its local cache (state/object_store.hpp).
+  std::shared_ptr<state::object_store> checkpoint_store;
   std::uint32_t partitions = 2;
   std::uint32_t max_key_groups = 128;
   std::chrono::milliseconds idle{60'000};
@@ -223,7 +227,9 @@ private:
   struct cluster_event;
 
   node() = default;
-  result<std::shared_ptr<ingress_side>> open_ingress(std::uint64_t generation);
+  /// Opens the ingress log (a new one starts at `first_offset`) and its writer.
+  result<std::shared_ptr<ingress_side>> open_ingress(std::uint64_t generation,
+                                                     std::uint64_t first_offset = 0);
   result<std::shared_ptr<pipeline>> build(std::uint64_t generation);
   void teardown(pipeline& p);
   std::shared_ptr<pipeline> current() const;
@@ -248,7 +254,7 @@ private:
   void ask_renew(const std::string& why);
   caf::actor agent_handle() const;
 
-  /// Spawns the module's Kafka ingresses of `p` (after its source started):
+  /// Spawns the module's Kafka and Kinesis ingresses of `p` (after its source started):
   /// this node's share (`member` of `members`) of their partitions, from the
   /// positions `restored`.
   void spawn_connectors(pipeline& p, const std::map<std::string, std::string>& restored,
@@ -262,6 +268,7 @@ private:
   std::vector<std::shared_ptr<state::store>> stores_;
   std::shared_ptr<state::egress_store> egress_;
   std::vector<std::unique_ptr<kafka_egress>> kafka_out_; // one pump per Kafka egress
+  std::vector<std::unique_ptr<kinesis_egress>> kinesis_out_; // one pump per Kinesis egress
   std::shared_ptr<metrics> metrics_ = std::make_shared<metrics>();
   std::shared_ptr<health_board> board_ = std::make_shared<health_board>();
   std::shared_ptr<fault_line> faults_;

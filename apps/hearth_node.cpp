@@ -10,6 +10,8 @@
 #include "actors/node.hpp"
 #include "actors/wire.hpp"
 #include "apps/http_apis.hpp"
+#include "apps/s3_checkpoints.hpp"
+#include "io/aws_credentials.hpp"
 #include "io/function_client.hpp"
 #include "io/http_server.hpp"
 #include "io/module.hpp"
@@ -51,7 +53,14 @@ struct settings {
   std::uint64_t heartbeat_ms = 500;        // between nodes of a cluster
   std::uint64_t node_timeout_ms = 3000;    // a silent node is declared gone after this
   std::uint64_t join_timeout_ms = 60'000;  // the start fails when not a member by then
+  // Checkpoints in S3 (--checkpoint-dir s3://bucket/prefix).
+  std::string s3_endpoint;                 // empty: AWS's, for s3_region
+  std::string s3_region;                   // empty: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1
+  bool s3_path_style = true;
+  bool s3_create_bucket = false;
 };
+
+bool boolean(const std::string& key, const std::string& value);
 
 
 /// Prints `msg` and exits at once with `code`: threads (CAF's, the HTTP
@@ -87,6 +96,57 @@ std::uint64_t number(const std::string& key, const std::string& value, std::uint
   }
   die(2, "--set " + key + "=" + value + ": expected an integer in [" + std::to_string(lo) + ", "
            + std::to_string(hi) + "]");
+}
+
+bool boolean(const std::string& key, const std::string& value) {
+  if (value == "true")
+    return true;
+  if (value == "false")
+    return false;
+  die(2, "--set " + key + "=" + value + ": expected true or false");
+}
+
+/// The object store of `--checkpoint-dir s3://...` (null for a directory).
+/// Dies with a clear message when S3 cannot be used.
+std::shared_ptr<state::object_store> checkpoint_store(const std::string& checkpoint_dir,
+                                                      const settings& s) {
+  auto where = apps::parse_s3_url(checkpoint_dir);
+  if (!where)
+    die(2, "--checkpoint-dir: " + where.err().message);
+  if (!*where)
+    return nullptr;
+  io::aws_region region;
+  if (!s.s3_endpoint.empty()) {
+    region.type = io::aws_region::kind::custom_endpoint;
+    region.endpoint = s.s3_endpoint;
+    region.id = s.s3_region;
+  } else if (!s.s3_region.empty()) {
+    region.type = io::aws_region::kind::specific;
+    region.id = s.s3_region;
+  }
+  io::s3_options o;
+  auto endpoint = io::aws::endpoint_for(region, "s3", &o.region);
+  if (!endpoint)
+    die(2, "--checkpoint-dir " + checkpoint_dir + ": " + endpoint.err().message
+             + " (set s3.region or s3.endpoint)");
+  o.endpoint = *endpoint;
+  auto creds = io::aws::resolve_credentials(io::aws_credentials{});
+  if (!creds)
+    die(2, "--checkpoint-dir " + checkpoint_dir + ": " + creds.err().message);
+  o.credentials = std::move(*creds);
+  o.path_style = s.s3_path_style;
+  auto client = io::s3_client::open(std::move(o));
+  if (!client)
+    die(2, "--checkpoint-dir " + checkpoint_dir + ": " + client.err().message);
+  std::shared_ptr<io::s3_client> shared{std::move(*client)};
+  if (s.s3_create_bucket)
+    if (auto made = shared->create_bucket((*where)->bucket); !made && made.err().code != errc::conflict)
+      die(1, "--checkpoint-dir " + checkpoint_dir + ": cannot create the bucket: " + made.err().message);
+  auto store = apps::s3_checkpoint_store(shared, **where);
+  // Reached now, so that a wrong endpoint, bucket or key fails the start.
+  if (auto probe = store->list("manifest-"); !probe)
+    die(1, "--checkpoint-dir " + checkpoint_dir + ": " + probe.err().message);
+  return store;
 }
 
 settings parse_settings(const std::vector<std::string>& sets) {
@@ -140,6 +200,14 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.node_timeout_ms = positive_ms(key, value);
     else if (key == "cluster.join_timeout")
       s.join_timeout_ms = positive_ms(key, value);
+    else if (key == "s3.endpoint")
+      s.s3_endpoint = value;
+    else if (key == "s3.region")
+      s.s3_region = value;
+    else if (key == "s3.path_style")
+      s.s3_path_style = boolean(key, value);
+    else if (key == "s3.create_bucket")
+      s.s3_create_bucket = boolean(key, value);
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
@@ -147,7 +215,8 @@ settings parse_settings(const std::vector<std::string>& sets) {
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
                  "health.min_free_bytes, health.max_checkpoint_age, http.max_connections, "
                  "http.max_header_bytes, http.idle_timeout, http.header_timeout, http.body_timeout, "
-                 "cluster.heartbeat, cluster.node_timeout, cluster.join_timeout)");
+                 "cluster.heartbeat, cluster.node_timeout, cluster.join_timeout, s3.endpoint, "
+                 "s3.region, s3.path_style, s3.create_bucket)");
   }
   if (s.node_timeout_ms <= s.heartbeat_ms)
     die(2, "--set cluster.node_timeout must be longer than cluster.heartbeat");
@@ -411,6 +480,8 @@ int main(int argc, char** argv) {
   // A quarter of the ingress threads stays free of senders waiting for room.
   nopts.max_waiting = std::max<size_t>(1, s.ingress_threads - s.ingress_threads / 4);
   nopts.checkpoint_dir = checkpoint_dir;
+  if ((nopts.checkpoint_store = checkpoint_store(checkpoint_dir, s)))
+    nopts.checkpoint_dir = (std::filesystem::path{data_dir} / "checkpoint-cache").string();
   nopts.checkpoint_interval = std::chrono::milliseconds{s.checkpoint_interval_ms};
   nopts.checkpoints_kept = s.checkpoints_kept;
   nopts.full_every = s.full_every;
@@ -442,7 +513,7 @@ int main(int argc, char** argv) {
   auto info = std::make_shared<apps::node_info>();
   caf::actor agent;
   if (clustered)
-    agent = join_cluster(sys, module_path, data_dir, checkpoint_dir, bind, advertise, cluster_port, seeds,
+    agent = join_cluster(sys, module_path, data_dir, nopts.checkpoint_dir, bind, advertise, cluster_port, seeds,
                          &*identity, s, *info, node);
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;

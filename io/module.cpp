@@ -1048,6 +1048,13 @@ const kafka_egress_spec* module_config::find_kafka_egress(const protocol::functi
   return nullptr;
 }
 
+const kinesis_egress_spec* module_config::find_kinesis_egress(const protocol::function_type& id) const {
+  for (auto& eg : kinesis_egresses)
+    if (eg.id == id)
+      return &eg;
+  return nullptr;
+}
+
 const endpoint_spec* module_config::find_endpoint(const protocol::function_type& t) const {
   for (auto& ep : endpoints)
     if (!ep.wildcard() && ep.ns == t.ns && ep.name == t.name)

@@ -168,6 +168,8 @@ struct module_config {
 
   /// The Kafka egress with identifier `id` (null: none).
   const kafka_egress_spec* find_kafka_egress(const protocol::function_type& id) const;
+  /// The Kinesis egress with identifier `id` (null: none).
+  const kinesis_egress_spec* find_kinesis_egress(const protocol::function_type& id) const;
 
   /// The endpoint serving `t`: an exact match first, then the namespace wildcard.
   const endpoint_spec* find_endpoint(const protocol::function_type& t) const;

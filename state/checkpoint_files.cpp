@@ -164,12 +164,46 @@ std::string checkpoint_files::part_name(std::uint64_t id, std::uint32_t p, bool 
   return part_file_name(id, epoch, p, full);
 }
 
-result<checkpoint_files> checkpoint_files::open(const std::string& dir, storage_env& env) {
+result<checkpoint_files> checkpoint_files::open(const std::string& dir, storage_env& env,
+                                                std::shared_ptr<object_store> remote) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     return error{errc::io, "cannot create checkpoint dir " + dir + ": " + ec.message()};
-  return checkpoint_files{dir, env};
+  return checkpoint_files{dir, env, std::move(remote)};
+}
+
+std::string checkpoint_files::where() const { return remote_ ? remote_->where() : dir_; }
+
+status checkpoint_files::upload(const std::string& name) {
+  if (!remote_)
+    return ok();
+  std::ifstream in{fs::path{dir_} / name, std::ios::binary};
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  if (!in)
+    return error{errc::io, "cannot read " + (fs::path{dir_} / name).string() + " to upload it"};
+  if (auto s = remote_->put(name, bytes.str()); !s)
+    return error{s.err().code, "cannot upload " + name + " to " + remote_->where() + ": "
+                                 + s.err().message};
+  return ok();
+}
+
+status checkpoint_files::fetch(const std::vector<std::string>& names) {
+  if (!remote_)
+    return ok();
+  for (auto& n : names) {
+    auto path = (fs::path{dir_} / n).string();
+    if (fs::exists(path))
+      continue;
+    auto bytes = remote_->get(n);
+    if (!bytes)
+      return error{bytes.err().code, "cannot download " + n + " from " + remote_->where() + ": "
+                                       + bytes.err().message};
+    if (auto s = write_atomically(path, *bytes, *env_); !s)
+      return s;
+  }
+  return ok();
 }
 
 result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_t p,
@@ -253,6 +287,13 @@ result<part_written> checkpoint_files::write_part(std::uint64_t id, std::uint32_
     ::unlink(tmp.c_str());
     return err;
   }
+  if (remote_) {
+    // The remote store keeps it; the cache only holds what a restore reads.
+    auto s = upload(name);
+    fs::remove(path);
+    if (!s)
+      return s.err();
+  }
   return part_written{name, w.bytes(), keys};
 }
 
@@ -282,6 +323,13 @@ status checkpoint_files::write_manifest(const manifest& m) {
   }
   if (!m.connector_positions.empty())
     j["connector_positions"] = m.connector_positions;
+  // Remote: the manifest goes last (every part it names is there already).
+  if (remote_) {
+    if (auto s = remote_->put(manifest_name(m.id), j.dump(1) + "\n"); !s)
+      return error{s.err().code, "cannot upload " + manifest_name(m.id) + " to "
+                                   + remote_->where() + ": " + s.err().message};
+    return ok();
+  }
   auto path = (fs::path{dir_} / manifest_name(m.id)).string();
   return write_atomically(path, j.dump(1) + "\n", *env_);
 }
@@ -298,8 +346,35 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
   }
   if (ec)
     return error{errc::io, "cannot list checkpoint dir " + dir_ + ": " + ec.message()};
+  // Remote: its manifests are the checkpoints; a cached one it no longer has
+  // was removed by retention (or never uploaded) and goes from the cache too.
+  std::set<std::string> remote_parts;
+  if (remote_) {
+    auto listed = remote_->list("manifest-");
+    if (!listed)
+      return error{listed.err().code, "cannot list the checkpoints in " + remote_->where() + ": "
+                                        + listed.err().message};
+    std::set<std::string> there(listed->begin(), listed->end());
+    for (auto& n : names)
+      if (!there.count(n))
+        fs::remove(fs::path{dir_} / n);
+    names.clear();
+    for (auto& n : there)
+      if (n.size() > 5 && n.substr(n.size() - 5) == ".json" && (!only || n == manifest_name(*only)))
+        names.push_back(n);
+    auto parts = remote_->list("part-");
+    if (!parts)
+      return error{parts.err().code, "cannot list the checkpoint parts in " + remote_->where()
+                                       + ": " + parts.err().message};
+    remote_parts.insert(parts->begin(), parts->end());
+  }
   std::sort(names.rbegin(), names.rend());
   for (auto& n : names) {
+    if (auto s = fetch({n}); !s) {
+      if (skipped)
+        skipped->push_back(n + ": " + s.err().message);
+      continue;
+    }
     std::ifstream in{fs::path{dir_} / n};
     auto j = nlohmann::json::parse(in, nullptr, false);
     manifest m;
@@ -353,12 +428,14 @@ result<std::optional<manifest>> checkpoint_files::latest(std::vector<std::string
     bool complete = m.chains.size() == m.partitions;
     for (auto& chain : m.chains)
       for (auto& f : chain)
-        complete = complete && fs::exists(fs::path{dir_} / f);
+        complete = complete && (fs::exists(fs::path{dir_} / f) || remote_parts.count(f));
     if (!complete) {
       if (skipped)
         skipped->push_back(n + ": names missing files");
       continue;
     }
+    if (remote_)
+      prune_cache(n, m);
     return std::optional<manifest>{std::move(m)};
   }
   return std::optional<manifest>{};
@@ -444,6 +521,8 @@ result<part_extras> checkpoint_files::restore(store& target, const std::vector<s
     extras.egress.push_back(std::move(e));
     return ok();
   };
+  if (auto f = fetch(chain); !f)
+    return f.err();
   auto s = target.replace([&](write_batch& wb) -> status {
     batch = &wb;
     return read_chain(dir_, chain, visit);
@@ -466,6 +545,8 @@ result<std::vector<std::vector<egress_entry>>> checkpoint_files::held_egress(con
       return ok();
     };
     // The extras live in the last file of a chain.
+    if (auto f = fetch({m.chains[p].back()}); !f)
+      return f.err();
     if (auto r = read_chain(dir_, {m.chains[p].back()}, visit); !r)
       return r.err();
   }
@@ -514,6 +595,9 @@ result<part_extras> checkpoint_files::restore_range(store& target,
     return ok();
   };
   visit.egress = [](egress_entry) { return ok(); };
+  for (auto& chain : chains)
+    if (auto f = fetch(chain); !f)
+      return f.err();
   auto s = target.replace([&](write_batch& wb) -> status {
     batch = &wb;
     for (c = 0; c < chains.size(); ++c)
@@ -557,6 +641,8 @@ result<part_extras> checkpoint_files::restore_range(store& target,
 }
 
 status checkpoint_files::retain(size_t keep) {
+  if (remote_)
+    return retain_remote(keep); // the cache is pruned by latest()
   std::vector<std::string> manifests;
   std::vector<std::string> others;
   for (auto& e : fs::directory_iterator(dir_)) {
@@ -593,6 +679,59 @@ status checkpoint_files::retain(size_t keep) {
     fs::remove(fs::path{dir_} / n);
   }
   return ok();
+}
+
+void checkpoint_files::prune_cache(const std::string& name, const manifest& m) {
+  std::set<std::string> keep{name};
+  for (auto& chain : m.chains)
+    keep.insert(chain.begin(), chain.end());
+  auto id = name.substr(9, 20);
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir_, ec)) {
+    auto n = e.path().filename().string();
+    bool older_part = n.rfind("part-", 0) == 0 && n.size() >= 25 && n.substr(5, 20) <= id
+                      && n.find(".tmp") == std::string::npos;
+    bool other_manifest = n.rfind("manifest-", 0) == 0 && n != name;
+    if ((older_part || other_manifest) && !keep.count(n))
+      fs::remove(e.path(), ec);
+  }
+}
+
+status checkpoint_files::retain_remote(size_t keep) {
+  if (!remote_)
+    return ok();
+  // The same rule as in the cache, over what the remote store holds.
+  auto manifests = remote_->list("manifest-");
+  if (!manifests)
+    return manifests.err();
+  auto parts = remote_->list("part-");
+  if (!parts)
+    return parts.err();
+  std::sort(manifests->rbegin(), manifests->rend());
+  std::set<std::string> referenced;
+  std::vector<std::string> doomed;
+  for (size_t i = 0; i < manifests->size(); ++i) {
+    auto& n = (*manifests)[i];
+    if (i >= keep) {
+      doomed.push_back(n);
+      continue;
+    }
+    auto text = remote_->get(n);
+    if (!text)
+      return text.err(); // unknown references: remove nothing
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.contains("chains"))
+      continue;
+    for (auto& chain : j["chains"])
+      for (auto& f : chain)
+        if (f.is_string())
+          referenced.insert(f.get<std::string>());
+  }
+  std::string newest = manifests->empty() ? "" : manifests->front().substr(9, 20);
+  for (auto& n : *parts)
+    if (!referenced.count(n) && n.size() >= 25 && n.substr(5, 20) <= newest)
+      doomed.push_back(n);
+  return remote_->remove(doomed);
 }
 
 } // namespace hearth::state

@@ -12,11 +12,13 @@
 // CAF scheduler thread (it does blocking I/O).
 
 #include "state/format.hpp"
+#include "state/object_store.hpp"
 #include "state/store.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,9 +77,15 @@ struct part_written {
 class checkpoint_files {
 public:
   /// Uses (and creates) directory `dir`.
-  /// Every write, fsync and rename goes through `env`.
+  /// Every write, fsync and rename goes through `env`. With `remote`, the
+  /// files live there and `dir` is a cache (state/object_store.hpp): parts
+  /// and manifests are uploaded once written (write_part, write_manifest fail
+  /// when the upload does), latest() reads the remote manifests, a file the
+  /// cache lacks is downloaded before it is read, and retain() removes from
+  /// both.
   static result<checkpoint_files> open(const std::string& dir,
-                                       storage_env& env = storage_env::standard());
+                                       storage_env& env = storage_env::standard(),
+                                       std::shared_ptr<object_store> remote = nullptr);
 
 
   /// The file name of partition `p`'s part of checkpoint `id`; in a
@@ -130,10 +138,24 @@ public:
   /// rest (and stray temporary files).
   status retain(size_t keep);
 
+  /// Where the checkpoints live, for messages (the directory, or the remote store).
+  std::string where() const;
+
 private:
-  checkpoint_files(std::string dir, storage_env& env) : dir_(std::move(dir)), env_(&env) {}
+  checkpoint_files(std::string dir, storage_env& env, std::shared_ptr<object_store> remote)
+    : dir_(std::move(dir)), env_(&env), remote_(std::move(remote)) {}
+  /// Downloads the files of `names` the cache lacks (no-op without remote).
+  status fetch(const std::vector<std::string>& names);
+  /// Remote: drops cached files that neither manifest `name` (`m`) nor a
+  /// newer checkpoint needs.
+  void prune_cache(const std::string& name, const manifest& m);
+  /// retain()'s rule applied to the remote store (no-op without remote).
+  status retain_remote(size_t keep);
+  /// Uploads the cached file `name` (no-op without remote).
+  status upload(const std::string& name);
   std::string dir_;
   storage_env* env_;
+  std::shared_ptr<object_store> remote_;
 };
 
 } // namespace hearth::state

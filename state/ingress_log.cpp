@@ -219,6 +219,18 @@ result<std::unique_ptr<ingress_log>> ingress_log::open(const std::string& dir,
     seg.bytes = valid;
     log->next_ = seg.first + records.size();
   }
+  if (log->next_ < opts.first_offset) {
+    if (log->next_ != log->first_offset())
+      return error{errc::conflict, "the ingress log in " + dir + " ends at offset "
+                                     + std::to_string(log->next_) + ", but the checkpoint resumes at "
+                                     + std::to_string(opts.first_offset)
+                                     + ": the records in between are gone"};
+    // No record yet: the log starts where the checkpoint resumes.
+    for (auto& seg : log->segments_)
+      fs::remove(seg.path, ec);
+    log->segments_.clear();
+    log->next_ = opts.first_offset;
+  }
   if (log->segments_.empty()) {
     if (auto s = log->roll(); !s)
       return s.err();

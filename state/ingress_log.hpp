@@ -44,6 +44,9 @@ struct ingress_log_options {
   bool sync = true;
   /// The storage seam (a test's env can make writes and fsyncs fail).
   storage_env* env = &storage_env::standard();
+  /// A log that holds no record starts at this offset (the position a
+  /// restored checkpoint resumes at, when the log is new: an empty data dir).
+  std::uint64_t first_offset = 0;
 };
 
 class ingress_log {
@@ -56,6 +59,8 @@ public:
   /// segment (the final record, cut short or failing its checksum: a crash
   /// during a write) is cut off; any other invalid record is errc::io naming
   /// the file and byte.
+  /// A log whose records end before opts.first_offset is errc::conflict (the
+  /// records in between are gone).
   static result<std::unique_ptr<ingress_log>> open(const std::string& dir,
                                                    ingress_log_options opts = {});
 

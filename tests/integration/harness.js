@@ -139,7 +139,7 @@ function collect(stream, limit) {
   return () => text;
 }
 
-function spawnNode({ module, moduleName = 'module.yaml', args = [], dataDir, adminPort = 0 }) {
+function spawnNode({ module, moduleName = 'module.yaml', args = [], dataDir, adminPort = 0, env }) {
   const dir = makeTempDir();
   const moduleFile = path.join(dir, moduleName);
   fs.writeFileSync(moduleFile, module);
@@ -147,7 +147,9 @@ function spawnNode({ module, moduleName = 'module.yaml', args = [], dataDir, adm
   const argv = ['--module', moduleFile, '--data-dir', data];
   if (adminPort !== null) argv.push('--admin-port', String(adminPort));
   argv.push(...args);
-  const child = spawn(nodeBinary(), argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  const child = spawn(nodeBinary(), argv, {
+    stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, env: env ? { ...process.env, ...env } : process.env,
+  });
   const stderr = collect(child.stderr, STDERR_LIMIT);
   const stdout = collect(child.stdout, STDERR_LIMIT);
   const exited = exitPromise(child);

@@ -214,6 +214,6 @@ test('a failed transaction is aborted and its records produced again; nothing is
     for (let c = 1; c <= 6; c++) assert.equal(byCount.get(`${id}:${c}`), String(c - 1), `${id}:${c}`);
   await h.poll(async () => (await metric(node, 'hearth_kafka_transactions', { outcome: 'committed' })) > committed,
     60000, 'a new producer committing after the failed transaction');
-  assert.match(node.stderr(), /Kafka egress com\.example\/counts: .*produced again/);
+  assert.match(node.stderr(), /Kafka egress com\.example\/counts: .*goes out again/);
   assert.equal(await node.stop('SIGTERM'), 0);
 });

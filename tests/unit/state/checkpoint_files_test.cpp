@@ -3,6 +3,7 @@
 
 #include "protocol/primitives.hpp"
 
+#include "fakes/memory_object_store.hpp"
 #include "unit/temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -366,4 +367,85 @@ TEST_CASE("a cluster's egress release is idempotent per partition of an epoch, n
   while (auto r = *es.pop("out"))
     got.push_back(*r);
   CHECK(got == std::vector<std::string>{"e1-a", "e2-a", "single"});
+}
+
+TEST_CASE("with a remote store, checkpoints live there: a node with an empty cache restores from it") {
+  temp_dir dir;
+  auto remote = std::make_shared<hearth::testing::memory_object_store>();
+  auto s = store::open(dir.path + "/p0");
+  REQUIRE(s);
+  auto& st = **s;
+  {
+    auto files = checkpoint_files::open(dir.path + "/cache-a", storage_env::standard(), remote);
+    REQUIRE(files);
+    for (std::uint64_t id = 1; id <= 4; ++id) {
+      put(st, alice, "a" + std::to_string(id));
+      st.take_changes();
+      auto view = st.take_snapshot();
+      REQUIRE(view);
+      part_extras extras;
+      extras.egress.push_back({id, "out", "record " + std::to_string(id)});
+      auto part = files->write_part(id, 0, **view, nullptr, extras);
+      REQUIRE(part);
+      CHECK_FALSE(fs::exists(dir.path + "/cache-a/" + part->file)); // uploaded, not kept
+      manifest m;
+      m.id = id;
+      m.partitions = 1;
+      m.max_key_groups = 128;
+      m.chains = {{part->file}};
+      m.connector_positions["kafka/com.example/in/t/0"] = std::to_string(id * 10);
+      REQUIRE(files->write_manifest(m));
+      REQUIRE(files->retain(2));
+    }
+    // Retention removed the old checkpoints from the remote store.
+    CHECK(remote->list("manifest-")->size() == 2);
+    CHECK(remote->list("part-")->size() == 2);
+  }
+  // A node with an empty cache (a new data dir) finds and restores the newest.
+  put(st, alice, "lost");
+  auto files = checkpoint_files::open(dir.path + "/cache-b", storage_env::standard(), remote);
+  REQUIRE(files);
+  auto m = files->latest();
+  REQUIRE(m);
+  REQUIRE(m->has_value());
+  CHECK((*m)->id == 4);
+  CHECK((*m)->connector_positions.at("kafka/com.example/in/t/0") == "40");
+  auto held = files->held_egress(**m);
+  REQUIRE(held);
+  REQUIRE((*held)[0].size() == 1);
+  CHECK((*held)[0][0].payload == "record 4");
+  REQUIRE(files->restore(st, (*m)->chains[0]));
+  CHECK(get(st, alice) == "a4");
+  CHECK(files->where() == "memory://test");
+}
+
+TEST_CASE("with a remote store, a failed upload fails the part or the manifest: the checkpoint does not count") {
+  temp_dir dir;
+  auto remote = std::make_shared<hearth::testing::memory_object_store>();
+  auto files = checkpoint_files::open(dir.path + "/cache", storage_env::standard(), remote);
+  REQUIRE(files);
+  auto s = store::open(dir.path + "/p0");
+  REQUIRE(s);
+  put(**s, alice, "a1");
+  auto view = (*s)->take_snapshot();
+  remote->fail_puts = 1;
+  auto part = files->write_part(1, 0, **view, nullptr, {});
+  REQUIRE_FALSE(part);
+  CHECK(part.err().message.find("cannot upload") != std::string::npos);
+  part = files->write_part(1, 0, **view, nullptr, {});
+  REQUIRE(part);
+  manifest m;
+  m.id = 1;
+  m.partitions = 1;
+  m.max_key_groups = 128;
+  m.chains = {{part->file}};
+  remote->fail_puts = 1;
+  CHECK_FALSE(files->write_manifest(m));
+  auto none = files->latest();
+  REQUIRE(none);
+  CHECK_FALSE(none->has_value());
+  REQUIRE(files->write_manifest(m));
+  auto found = files->latest();
+  REQUIRE(found);
+  CHECK(found->has_value());
 }

@@ -283,3 +283,29 @@ TEST_CASE("a record larger than a read chunk reads back whole") {
   CHECK(protocol::as_string(all->front().value)->size() == (3u << 20));
   CHECK(*protocol::as_string(all->back().value) == "small");
 }
+
+TEST_CASE("a new log starts where the restored checkpoint resumes; one that ends before it is refused") {
+  temp_dir dir;
+  ingress_log_options opts;
+  opts.first_offset = 20;
+  {
+    auto log = ingress_log::open(dir.path + "/new", opts);
+    REQUIRE(log);
+    CHECK((*log)->first_offset() == 20);
+    std::vector<ingress_record> batch{rec("a", "1")};
+    CHECK(*(*log)->append(batch) == 20);
+  }
+  auto again = ingress_log::open(dir.path + "/new", opts);
+  REQUIRE(again);
+  CHECK((*again)->next_offset() == 21);
+  {
+    auto short_log = ingress_log::open(dir.path + "/short");
+    REQUIRE(short_log);
+    std::vector<ingress_record> batch{rec("a", "1")};
+    REQUIRE((*short_log)->append(batch));
+  }
+  auto refused = ingress_log::open(dir.path + "/short", opts);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == errc::conflict);
+  CHECK(refused.err().message.find("the records in between are gone") != std::string::npos);
+}
