@@ -25,6 +25,11 @@ bool egress_pump::sleep(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [&] { return stop_; });
 }
 
+bool egress_pump::stopping() {
+  std::lock_guard<std::mutex> g{mtx_};
+  return stop_;
+}
+
 void egress_pump::run() {
   auto backoff = 100ms;
   auto failed = [&](const std::string& what) {

@@ -48,6 +48,10 @@ public:
   /// For sinks: waits `d` unless the pump stops meanwhile (false then).
   bool sleep(std::chrono::milliseconds d);
 
+  /// For sinks: whether the pump is stopping (a long delivery gives up then;
+  /// its records stay in the store).
+  bool stopping();
+
 private:
   void run();
 

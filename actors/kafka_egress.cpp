@@ -40,7 +40,7 @@ std::string kafka_egress::transactional_id(const std::string& node_id,
 
 kafka_egress::kafka_egress(kafka_egress_config cfg) : cfg_(std::move(cfg)) {
   auto name = "Kafka egress " + cfg_.spec.id.to_string();
-  egress_sink sink{[this](const egress_batch& b, egress_pump&) { return deliver(b); },
+  egress_sink sink{[this](const egress_batch& b, egress_pump& pump) { return deliver(b, pump); },
                    [this] {
                      if (producer_)
                        producer_->poll(); // delivery reports of `none` records
@@ -51,7 +51,25 @@ kafka_egress::kafka_egress(kafka_egress_config cfg) : cfg_(std::move(cfg)) {
 
 kafka_egress::~kafka_egress() { pump_.reset(); }
 
-status kafka_egress::deliver(const egress_batch& batch) {
+namespace {
+
+/// Runs `step` (a call with a 1 s timeout) until it is done, fails for good,
+/// the pump stops, or `budget` has passed: the node's shutdown never waits
+/// long for a Kafka that does not answer.
+template <class Step>
+status patiently(egress_pump& pump, std::chrono::milliseconds budget, Step step) {
+  auto until = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    auto s = step(1s);
+    if (s || s.err().code != errc::unavailable || pump.stopping()
+        || std::chrono::steady_clock::now() >= until)
+      return s;
+  }
+}
+
+} // namespace
+
+status kafka_egress::deliver(const egress_batch& batch, egress_pump& pump) {
   auto id = cfg_.spec.id.to_string();
   bool txn = cfg_.spec.semantic == kind::exactly_once;
   if (!producer_) {
@@ -62,7 +80,7 @@ status kafka_egress::deliver(const egress_batch& batch) {
     // Fences the previous producer of this id and aborts its open
     // transaction: its records are still in the store and go out again.
     if (txn)
-      if (auto s = (*p)->init_transactions(30s); !s)
+      if (auto s = patiently(pump, 30s, [&](auto t) { return (*p)->init_transactions(t); }); !s)
         return s;
     producer_ = std::move(*p);
   }
@@ -82,14 +100,10 @@ status kafka_egress::deliver(const egress_batch& batch) {
         return s;
       ++per_topic[rec->topic];
     }
-    if (txn) {
-      auto s = producer_->commit(60s);
-      for (int retry = 0; !s && s.err().code == errc::unavailable && retry < 3; ++retry)
-        s = producer_->commit(60s);
-      return s;
-    }
+    if (txn)
+      return patiently(pump, 60s, [&](auto t) { return producer_->commit(t); });
     if (cfg_.spec.semantic == kind::at_least_once)
-      return producer_->flush(60s);
+      return patiently(pump, 60s, [&](auto t) { return producer_->flush(t); });
     producer_->poll();
     return ok();
   };
@@ -99,7 +113,7 @@ status kafka_egress::deliver(const egress_batch& batch) {
       cfg_.stats->kafka_transaction(id, metrics::txn_outcome::aborted);
       // A fatal error (fenced) needs a new producer with the same id; so
       // does an abort that fails. Otherwise the transaction is aborted.
-      if (s.err().code == errc::io || !producer_->abort(30s))
+      if (s.err().code == errc::io || pump.stopping() || !producer_->abort(5s))
         producer_.reset();
     }
     return s;

@@ -62,7 +62,7 @@ public:
   static std::string transactional_id(const std::string& node_id, const protocol::function_type& egress);
 
 private:
-  status deliver(const egress_batch& batch);
+  status deliver(const egress_batch& batch, egress_pump& pump);
 
   kafka_egress_config cfg_;
   std::unique_ptr<io::kafka_producer> producer_; // the pump's thread only

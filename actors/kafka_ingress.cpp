@@ -40,7 +40,7 @@ void say(const ingress_state& st, const std::string& what) {
 /// Where a partition the checkpoint does not know starts (startupPosition).
 result<std::int64_t> start_of(ingress_state& st, const owned& o) {
   auto& spec = st.cfg.spec;
-  auto marks = st.consumer->watermarks(o.topic, o.partition, 10s);
+  auto marks = st.consumer->watermarks(o.topic, o.partition, 3s);
   if (!marks)
     return marks.err();
   auto reset = spec.reset_earliest ? marks->first : marks->second;
@@ -49,7 +49,7 @@ result<std::int64_t> start_of(ingress_state& st, const owned& o) {
     case kind::earliest: return marks->first;
     case kind::latest: return marks->second;
     case kind::group_offsets: {
-      auto c = st.consumer->committed(o.topic, o.partition, 10s);
+      auto c = st.consumer->committed(o.topic, o.partition, 3s);
       if (!c)
         return c.err();
       return c->value_or(reset);
@@ -59,7 +59,7 @@ result<std::int64_t> start_of(ingress_state& st, const owned& o) {
       return it == spec.startup.offsets.end() ? reset : it->second;
     }
     case kind::date: {
-      auto t = st.consumer->offset_for_time(o.topic, o.partition, spec.startup.date_ms, 10s);
+      auto t = st.consumer->offset_for_time(o.topic, o.partition, spec.startup.date_ms, 3s);
       if (!t)
         return t.err();
       return t->value_or(marks->second);
@@ -92,7 +92,7 @@ bool open(ingress_state& st) {
   }
   std::vector<owned> all;
   for (auto& route : spec.topics) {
-    auto parts = st.consumer->partitions(route.name, 10s);
+    auto parts = st.consumer->partitions(route.name, 3s);
     if (!parts) {
       say(st, parts.err().message + " (trying again)");
       return false;

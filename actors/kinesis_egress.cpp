@@ -38,6 +38,7 @@ status kinesis_egress::deliver(const egress_batch& batch, egress_pump& pump) {
     if (!endpoint)
       return endpoint.err();
     io::kinesis::client_options o{*endpoint, region, std::move(*creds)};
+    o.request_timeout = 10s; // the node's shutdown waits for a call under way
     auto c = io::kinesis::make_client(std::move(o));
     if (!c)
       return c.err();

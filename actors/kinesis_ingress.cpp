@@ -94,6 +94,7 @@ status open_client(ingress_state& st) {
   o.endpoint = *endpoint;
   o.region = region;
   o.credentials = std::move(*creds);
+  o.request_timeout = 10s; // a teardown waits for a call under way
   auto c = kin::make_client(std::move(o));
   if (!c)
     return c.err();

@@ -31,7 +31,10 @@ struct kafka_producer::impl {
   std::string first_failure; // written by the delivery callback on poll/flush (this thread)
   ~impl() {
     if (rk) {
-      rd_kafka_flush(rk, 0);
+      // Whatever is not delivered stays in Hearth's store: drop librdkafka's
+      // copies, so that destroying does not wait for an absent broker.
+      rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_poll(rk, 0);
       rd_kafka_destroy(rk);
     }
   }

@@ -14,29 +14,20 @@ const assert = require('node:assert/strict');
 const h = require('./harness');
 const k = require('./kafka');
 const { StateFun, kafkaEgressMessage } = require('apache-flink-statefun');
+const c = require('./connector_checks');
 const { serveStateFun } = require('../functions/servers');
 
-const COMMAND = StateFun.jsonType('kafka/Command');
-
-// kafka/counter counts its messages and writes "<id>:<count>:<n>" to the
-// exactly-once egress (topic `counts`); kafka/echo writes what it received
-// (typename and raw value) to the at-least-once egress (topic `echo`).
+// kafka/counter counts its messages and writes "<id>:<count>:<n>:<type>" to
+// the exactly-once egress (topic `counts`); kafka/echo writes what it
+// received (typename and raw value) to the at-least-once egress (topic `echo`).
 function kafkaFunctions() {
   const statefun = new StateFun();
-  const calls = { counter: 0, echo: 0 };
-  statefun.bind({
-    typename: 'kafka/counter',
-    specs: [{ name: 'count', type: StateFun.intType() }],
-    fn(context, message) {
-      calls.counter++;
-      const cmd = message.as(COMMAND);
-      const count = (context.storage.count || 0) + 1;
-      context.storage.count = count;
-      context.send(kafkaEgressMessage({
-        typename: 'com.example/counts', topic: 'counts', key: context.self.id,
-        value: `${context.self.id}:${count}:${cmd.n}`,
-      }));
-    },
+  const calls = { echo: 0 };
+  c.bindCounter(statefun, {
+    typename: 'kafka/counter', commandType: 'kafka/Command', calls,
+    egress: (context, value) => kafkaEgressMessage({
+      typename: 'com.example/counts', topic: 'counts', key: context.self.id, value,
+    }),
   });
   statefun.bind({
     typename: 'kafka/echo',
@@ -101,22 +92,10 @@ after(async () => {
   await k.cleanup();
 });
 
-// Prometheus text -> value of the first series matching name and every label.
-async function metric(node, name, labels) {
-  const res = await h.request(`${node.admin}/metrics`);
-  for (const line of res.text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (Object.entries(labels).every(([key, v]) => line.includes(`${key}="${v}"`)))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
-
-const commands = (ids, from, to) => {
-  const out = [];
-  for (let n = from; n < to; n++) for (const id of ids) out.push({ key: id, value: JSON.stringify({ n }) });
-  return out;
-};
+const metric = c.metric;
+const commands = (ids, from, to) => c.commands(ids, from, to, (key, value) => ({ key, value }));
+const countsOf = (records, ids, rounds) =>
+  c.checkCounts(records, ids, rounds, { keyOf: (r) => r.key, valueOf: (r) => r.value.toString(), type: 'kafka/Command' });
 
 test('records from a topic reach every target; egress records come out with the right keys', { timeout: 180000 }, async () => {
   const mock = await k.startKafkaMock({ topics: { commands: 3, counts: 2, echo: 1 } });
@@ -130,15 +109,7 @@ test('records from a topic reach every target; egress records come out with the 
 
   const counts = await k.consume(mock.bootstrap, 'counts', { count: total, timeoutMs: 90000 });
   assert.equal(counts.length, total);
-  const seen = new Map();
-  for (const r of counts) {
-    const [id, count, n] = r.value.toString().split(':');
-    assert.equal(r.key, id, 'the record key is the function id');
-    seen.set(`${id}:${count}`, Number(n));
-  }
-  for (const id of ids)
-    for (let c = 1; c <= 5; c++)
-      assert.equal(seen.get(`${id}:${c}`), c - 1, `${id}'s message ${c} applied in order, once`);
+  countsOf(counts, ids, 5);
 
   const echoes = await k.consume(mock.bootstrap, 'echo', { count: total, timeoutMs: 60000 });
   assert.equal(echoes.length, total);
@@ -177,16 +148,8 @@ test('a node SIGKILLed mid-stream resumes from its checkpoint offsets: exact sta
   // Every count of every id came out; a count never carries another message
   // (a replayed record recomputes the same value). Transactions aborted by
   // the kill may leave records a read_committed consumer would not see.
-  const all = await k.consume(mock.bootstrap, 'counts', { count: ids.length * rounds, timeoutMs: 90000, exact: false });
-  const byCount = new Map();
-  for (const r of all) {
-    const [id, count, n] = r.value.toString().split(':');
-    const key = `${id}:${count}`;
-    if (byCount.has(key)) assert.equal(byCount.get(key), n, `${key} carries one message`);
-    byCount.set(key, n);
-  }
-  for (const id of ids)
-    for (let c = 1; c <= rounds; c++) assert.equal(byCount.get(`${id}:${c}`), String(c - 1), `${id}:${c}`);
+  countsOf(await k.consume(mock.bootstrap, 'counts', { count: ids.length * rounds, timeoutMs: 90000, exact: false }),
+    ids, rounds);
   assert.equal(await node.stop('SIGTERM'), 0);
 });
 
@@ -206,14 +169,26 @@ test('a failed transaction is aborted and its records produced again; nothing is
   await h.poll(async () => (await metric(node, 'hearth_kafka_transactions', { outcome: 'aborted' })) >= 1,
     60000, 'an aborted transaction');
   const all = await k.consume(mock.bootstrap, 'counts', { count: ids.length * 6, timeoutMs: 90000, exact: false });
-  const byCount = new Map(all.map((r) => {
-    const [id, count, n] = r.value.toString().split(':');
-    return [`${id}:${count}`, n];
-  }));
-  for (const id of ids)
-    for (let c = 1; c <= 6; c++) assert.equal(byCount.get(`${id}:${c}`), String(c - 1), `${id}:${c}`);
+  countsOf(all, ids, 6);
   await h.poll(async () => (await metric(node, 'hearth_kafka_transactions', { outcome: 'committed' })) > committed,
     60000, 'a new producer committing after the failed transaction');
   assert.match(node.stderr(), /Kafka egress com\.example\/counts: .*goes out again/);
   assert.equal(await node.stop('SIGTERM'), 0);
+});
+
+test('with Kafka gone, the node still stops promptly on SIGTERM', { timeout: 180000 }, async () => {
+  const mock = await k.startKafkaMock({ topics: { commands: 3, counts: 2, echo: 1 } });
+  const node = await h.startNode({
+    module: kafkaModule(server.port, mock.bootstrap), args: ['--set', 'checkpoint.interval=200ms'],
+  });
+  const ids = ['g0', 'g1', 'g2'];
+  await k.produce(mock.bootstrap, 'commands', commands(ids, 0, 2));
+  await k.consume(mock.bootstrap, 'counts', { count: ids.length * 2, timeoutMs: 60000 });
+  const base = fns.calls.counter;
+  await k.produce(mock.bootstrap, 'commands', commands(ids, 2, 3));
+  await h.poll(() => fns.calls.counter - base >= ids.length, 60000, 'the last records applied');
+  await mock.stop(); // every broker gone, records possibly waiting to be produced
+  const started = Date.now();
+  assert.equal(await node.stop('SIGTERM'), 0);
+  assert.ok(Date.now() - started < 20000, `stopped in ${Date.now() - started} ms`);
 });

@@ -12,26 +12,17 @@ const assert = require('node:assert/strict');
 const h = require('./harness');
 const kin = require('./kinesis');
 const { StateFun, kinesisEgressMessage } = require('apache-flink-statefun');
+const c = require('./connector_checks');
 const { serveStateFun } = require('../functions/servers');
-
-const COMMAND = StateFun.jsonType('kinesis/Command');
 
 function kinesisFunctions() {
   const statefun = new StateFun();
-  const calls = { counter: 0 };
-  statefun.bind({
-    typename: 'kinesis/counter',
-    specs: [{ name: 'count', type: StateFun.intType() }],
-    fn(context, message) {
-      calls.counter++;
-      const cmd = message.as(COMMAND);
-      const count = (context.storage.count || 0) + 1;
-      context.storage.count = count;
-      context.send(kinesisEgressMessage({
-        typename: 'com.example/results', stream: 'results', partitionKey: context.self.id,
-        value: `${context.self.id}:${count}:${cmd.n}:${message.valueTypeName}`,
-      }));
-    },
+  const calls = {};
+  c.bindCounter(statefun, {
+    typename: 'kinesis/counter', commandType: 'kinesis/Command', calls,
+    egress: (context, value) => kinesisEgressMessage({
+      typename: 'com.example/results', stream: 'results', partitionKey: context.self.id, value,
+    }),
   });
   return { statefun, calls };
 }
@@ -90,27 +81,11 @@ after(async () => {
   await kin.cleanup();
 });
 
-const commands = (ids, from, to) => {
-  const out = [];
-  for (let n = from; n < to; n++) for (const id of ids) out.push({ partitionKey: id, data: JSON.stringify({ n }) });
-  return out;
-};
-
-// Every "<id>:<count>" of the results stream, checked to carry one message
-// each (message n = count - 1: applied in order, once).
-function checkResults(records, ids, rounds) {
-  const byCount = new Map();
-  for (const r of records) {
-    const [id, count, n, type] = r.data.toString().split(':');
-    assert.equal(r.partitionKey, id, 'the partition key is the function id');
-    assert.equal(type, 'kinesis/Command', 'the value keeps the stream valueType');
-    const key = `${id}:${count}`;
-    if (byCount.has(key)) assert.equal(byCount.get(key), n, `${key} carries one message`);
-    byCount.set(key, n);
-  }
-  for (const id of ids)
-    for (let c = 1; c <= rounds; c++) assert.equal(byCount.get(`${id}:${c}`), String(c - 1), `${id}:${c}`);
-}
+const commands = (ids, from, to) =>
+  c.commands(ids, from, to, (partitionKey, data) => ({ partitionKey, data }));
+const checkResults = (records, ids, rounds) => c.checkCounts(records, ids, rounds, {
+  keyOf: (r) => r.partitionKey, valueOf: (r) => r.data.toString(), type: 'kinesis/Command',
+});
 
 test('records from a stream reach the functions; egress records come out in the right stream', { timeout: 180000 }, async () => {
   const peer = await kin.startKinesis();
