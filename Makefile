@@ -8,7 +8,7 @@ SAN_DIR ?= build-sanitize
 SAN_CXX ?= clang++
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build test unit demo demo-cluster bench soak clean sanitize sanitize-build fuzz
+.PHONY: all deps build test unit demo demo-cluster demo-aws bench soak clean sanitize sanitize-build fuzz
 
 all: build
 
@@ -58,6 +58,12 @@ demo: deps
 demo-cluster: deps
 	@$(MAKE) --no-print-directory build
 	@./scripts/demo-cluster.sh
+
+# The shopping cart as deployed on AWS (Kinesis in and out, checkpoints in S3),
+# on this machine: kinesalite and s3rver stand in for AWS.
+demo-aws: deps
+	@$(MAKE) --no-print-directory build
+	@./scripts/demo-aws.sh
 
 # Benchmarks on a Release build of their own (build-release/); see bench/README.md.
 bench: deps

@@ -9,6 +9,9 @@
 // inventory answers the caller with ItemReserved or ItemOutOfStock, and the
 // cart reports the outcome on the egress topic `cart-results`.
 // Restock {itemId, quantity} adds stock and reports on the topic `inventory`.
+// Where a report goes is the caller's choice: createStateFun({emit}) takes
+// `emit(context, topic, record)`; the default writes to the playground egress
+// (examples/aws/functions.js writes to Kinesis streams instead).
 //
 // Run: node functions.js   (listens on 127.0.0.1:$PORT, default 8000)
 
@@ -25,7 +28,8 @@ const ItemOutOfStock = StateFun.jsonType('com.example/ItemOutOfStock');
 const Restock = StateFun.jsonType('com.example/Restock');
 const EgressRecord = StateFun.jsonType('io.statefun.playground/EgressRecord');
 
-function emit(context, topic, record) {
+// Reports `record` on the playground egress topic `topic`.
+function emitToPlayground(context, topic, record) {
   context.send(egressMessageBuilder({
     typename: 'io.statefun.playground/egress',
     value: { topic, payload: JSON.stringify(record) },
@@ -33,7 +37,7 @@ function emit(context, topic, record) {
   }));
 }
 
-function cart(context, message) {
+function cart(context, message, emit) {
   const userId = context.self.id;
   if (message.is(AddToCart)) {
     const { itemId, quantity } = message.as(AddToCart);
@@ -61,7 +65,7 @@ function cart(context, message) {
   throw new Error(`cart: unexpected message type ${message.valueTypeName}`);
 }
 
-function inventory(context, message) {
+function inventory(context, message, emit) {
   const itemId = context.self.id;
   const inStock = context.storage.num_in_stock || 0;
   if (message.is(Restock)) {
@@ -88,13 +92,14 @@ function inventory(context, message) {
   throw new Error(`inventory: unexpected message type ${message.valueTypeName}`);
 }
 
-// Returns a StateFun instance with both functions bound.
-function createStateFun() {
+// Returns a StateFun instance with both functions bound; they report through
+// `emit` (default: the playground egress).
+function createStateFun({ emit = emitToPlayground } = {}) {
   const statefun = new StateFun();
   statefun.bind({
     typename: CART,
     specs: [{ name: 'items', type: StateFun.jsonType('com.example/CartItems') }],
-    fn: cart,
+    fn: (context, message) => cart(context, message, emit),
   });
   statefun.bind({
     typename: INVENTORY,
@@ -102,14 +107,15 @@ function createStateFun() {
       { name: 'num_in_stock', type: StateFun.intType() },
       { name: 'num_reserved', type: StateFun.intType() },
     ],
-    fn: inventory,
+    fn: (context, message) => inventory(context, message, emit),
   });
   return statefun;
 }
 
-// Builds the HTTP request handler, `(req, res) => Promise`, that serves both functions.
-function buildHandler() {
-  return createStateFun().handler();
+// Builds the HTTP request handler, `(req, res) => Promise`, that serves both
+// functions; `options` as for createStateFun.
+function buildHandler(options) {
+  return createStateFun(options).handler();
 }
 
 module.exports = buildHandler;
