@@ -122,7 +122,8 @@ test('records from a topic reach every target; egress records come out with the 
   assert.equal(await metric(node, 'hearth_kafka_records_in', { topic: 'commands' }), total);
   assert.equal(await metric(node, 'hearth_kafka_records_out', { egress: 'com.example/counts', topic: 'counts' }), total);
   assert.ok(await metric(node, 'hearth_kafka_transactions', { outcome: 'committed' }) >= 1);
-  assert.equal(await metric(node, 'hearth_kafka_transactions', { outcome: 'aborted' }), 0);
+  assert.equal(await metric(node, 'hearth_kafka_transactions', { outcome: 'aborted' }), 0,
+    `no transaction was aborted; the node said:\n${node.stderr().slice(-4000)}`);
   assert.equal(await node.stop('SIGTERM'), 0);
 });
 
