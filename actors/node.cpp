@@ -1,8 +1,5 @@
 #include "actors/node.hpp"
 
-#include "actors/kafka_ingress.hpp"
-#include "actors/kinesis_ingress.hpp"
-
 #include "actors/coordinator.hpp"
 #include "actors/kafka_ingress.hpp"
 #include "actors/kinesis_ingress.hpp"
@@ -21,6 +18,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 
@@ -551,20 +549,32 @@ std::uint64_t node::restored_checkpoint() const {
 result<delivery> node::deliver(const protocol::address& target, protocol::typed_value value,
                                const std::string& idempotency_key,
                                std::optional<std::chrono::milliseconds> wait_applied) {
+  std::promise<result<delivery>> p;
+  auto f = p.get_future();
+  deliver_async(target, std::move(value), idempotency_key, wait_applied,
+                [&p](result<delivery> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void node::deliver_async(const protocol::address& target, protocol::typed_value value,
+                         const std::string& idempotency_key,
+                         std::optional<std::chrono::milliseconds> wait_applied, delivered done) {
+  auto refuse = [&](errc code, std::string why) { done(error{code, std::move(why)}); };
   if (stopping_)
-    return error{errc::unavailable, "the node is shutting down"};
+    return refuse(errc::unavailable, "the node is shutting down");
   if (!module_->find_endpoint(target.type))
-    return error{errc::unknown, "unknown function type '" + target.type.to_string() + "'"};
+    return refuse(errc::unknown, "unknown function type '" + target.type.to_string() + "'");
   if (state::encoded_address_size(target) > state::max_address_bytes)
-    return error{errc::malformed, "address is longer than "
-                                    + std::to_string(state::max_address_bytes) + " bytes"};
+    return refuse(errc::malformed,
+                  "address is longer than " + std::to_string(state::max_address_bytes) + " bytes");
   if (idempotency_key.size() > 400)
-    return error{errc::malformed, "Idempotency-Key is longer than 400 bytes"};
+    return refuse(errc::malformed, "Idempotency-Key is longer than 400 bytes");
   if (draining_)
-    return error{errc::unavailable, "this node is drained and leaves the cluster: send to another member"};
+    return refuse(errc::unavailable,
+                  "this node is drained and leaves the cluster: send to another member");
   auto in = ingress();
   if (!in)
-    return down();
+    return done(down());
   if (in->gate->waiting() >= opts_.max_waiting) {
     auto key = target.to_string();
     auto pipe = current();
@@ -572,60 +582,69 @@ result<delivery> node::deliver(const protocol::address& target, protocol::typed_
     auto partition = protocol::partition_of(protocol::key_group_of(target.id, opts_.max_key_groups),
                                             opts_.max_key_groups, total);
     if (in->gate->is_full(key))
-      return error{errc::unavailable,
-                   key + " holds maxNumBatchRequests messages and "
-                     + std::to_string(opts_.max_waiting)
-                     + " senders already wait for room; the message was not taken: retry later"};
+      return refuse(errc::unavailable,
+                    key + " holds maxNumBatchRequests messages and "
+                      + std::to_string(opts_.max_waiting)
+                      + " senders already wait for room; the message was not taken: retry later");
     if (in->gate->is_partition_full(partition))
-      return error{errc::unavailable,
-                   "partition " + std::to_string(partition) + " holds partition.max_pending invocations and "
-                     + std::to_string(opts_.max_waiting)
-                     + " senders already wait for room; the message was not taken: retry later"};
+      return refuse(errc::unavailable,
+                    "partition " + std::to_string(partition)
+                      + " holds partition.max_pending invocations and "
+                      + std::to_string(opts_.max_waiting)
+                      + " senders already wait for room; the message was not taken: retry later");
   }
   state::ingress_record rec;
   rec.idempotency_key = idempotency_key;
   rec.target = target;
   rec.value = std::move(value);
-  auto logged = in->log->submit(std::move(rec)).get();
-  if (!logged)
-    return error{errc::unavailable, "the message could not be logged: " + logged.err().message};
-  delivery out{logged->offset, logged->duplicate, {}, {}};
-  if (logged->duplicate)
-    return out; // nothing new to wait for
-  using kind = ingress_gate::outcome::kind;
-  auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
-  if (opts_.clustered && !wait_applied) {
-    // While the cluster's pipeline is down (a member lost, an epoch being
-    // assembled) a durable message is taken at once: it is applied once the
-    // pipeline runs. A teardown meanwhile lets waiting senders go on.
-    auto pipe = current();
-    if (!pipe || !pipe->running) {
-      in->gate->wait(logged->offset, mode, std::chrono::milliseconds{0}, 0);
-      return out;
+  // Answered on the log writer's thread once durable; then, unless it is a
+  // duplicate, once the gate sees the message accepted (or applied).
+  auto gate = in->gate;
+  in->log->submit(std::move(rec), [this, gate, wait_applied,
+                                   done = std::move(done)](result<state::accepted> logged) mutable {
+    if (!logged)
+      return done(error{errc::unavailable, "the message could not be logged: " + logged.err().message});
+    delivery out{logged->offset, logged->duplicate, {}, {}};
+    if (logged->duplicate)
+      return done(std::move(out)); // nothing new to wait for
+    using kind = ingress_gate::outcome::kind;
+    auto mode = wait_applied ? ingress_gate::until::applied : ingress_gate::until::accepted;
+    auto max_waiting = opts_.max_waiting;
+    if (opts_.clustered && !wait_applied) {
+      // While the cluster's pipeline is down (a member lost, an epoch being
+      // assembled) a durable message is taken at once: it is applied once the
+      // pipeline runs.
+      auto pipe = current();
+      if (!pipe || !pipe->running)
+        max_waiting = 0;
     }
-  }
-  auto o = in->gate->wait(logged->offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}),
-                          opts_.max_waiting);
-  if (!wait_applied)
-    return out;
-  switch (o.what) {
-    case kind::applied: out.applied = std::move(o.batch); break;
-    case kind::timeout:
-      out.not_applied = "not applied within " + std::to_string(wait_applied->count()) + " ms";
-      break;
-    case kind::lost:
-      out.not_applied = "dead-lettered on arrival (see the dead letters)";
-      break;
-    default:
-      out.not_applied = stopping_ ? "the node is shutting down (the message is durable and is "
+    gate->watch(out.offset, mode, wait_applied.value_or(std::chrono::milliseconds{0}), max_waiting,
+                [this, wait_applied, out = std::move(out),
+                 done = std::move(done)](ingress_gate::outcome o) mutable {
+                  if (!wait_applied)
+                    return done(std::move(out));
+                  switch (o.what) {
+                    case kind::applied: out.applied = std::move(o.batch); break;
+                    case kind::timeout:
+                      out.not_applied =
+                        "not applied within " + std::to_string(wait_applied->count()) + " ms";
+                      break;
+                    case kind::lost:
+                      out.not_applied = "dead-lettered on arrival (see the dead letters)";
+                      break;
+                    default:
+                      out.not_applied =
+                        stopping_ ? "the node is shutting down (the message is durable and is "
                                     "applied after the next start)"
-                        : opts_.clustered ? "the cluster's pipeline is being rebuilt (the message is "
-                                            "durable and will be applied)"
+                        : opts_.clustered ? "the cluster's pipeline is being rebuilt (the message "
+                                            "is durable and will be applied)"
                                           : "the partitions are being rebuilt after a failure (the "
                                             "message is durable and will be applied)";
-      break;
-  }
-  return out;
+                      break;
+                  }
+                  done(std::move(out));
+                });
+  });
 }
 
 result<dead_letter_list> node::dead_letters(size_t limit) {

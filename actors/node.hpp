@@ -139,6 +139,15 @@ public:
                            const std::string& idempotency_key = {},
                            std::optional<std::chrono::milliseconds> wait_applied = {});
 
+  /// deliver() without a thread waiting: `done` is called once, when
+  /// deliver() would return, on whichever thread learns it (this one for an
+  /// early refusal, the log writer, a partition, the gate's timer); it must
+  /// not block.
+  using delivered = std::function<void(result<delivery>)>;
+  void deliver_async(const protocol::address& target, protocol::typed_value value,
+                     const std::string& idempotency_key,
+                     std::optional<std::chrono::milliseconds> wait_applied, delivered done);
+
   /// The durable egress topics of this node (null when the module declares no egress).
   std::shared_ptr<state::egress_store> egress() const { return egress_; }
 

@@ -518,7 +518,7 @@ int main(int argc, char** argv) {
   info->version = HEARTH_VERSION;
   info->admin_token = admin_token;
   auto serve = [&](std::unique_ptr<io::http_server>& slot, const char* name, std::uint16_t port,
-                   io::http_handler h, std::uint64_t max_body) {
+                   auto h, std::uint64_t max_body) {
     io::http_server_options o = s.http;
     o.bind = bind;
     o.port = port;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <set>
 
@@ -238,13 +239,14 @@ std::optional<std::uint64_t> number_param(const io::http_request& req, const std
 }
 
 /// Logs a message for `target` from an HTTP request (its Content-Type, body
-/// and Idempotency-Key) and answers; with `wait=true` in the query, waits up
-/// to `timeout_ms` (default 10 s) until the invocation's effects are committed:
-/// 200 with "applied", or 202 with "applied": false and the reason.
-io::http_response send_message(actors::node& n, const protocol::address& target,
-                               io::http_request& req, bool count_ingress) {
+/// and Idempotency-Key) and answers through `respond`; with `wait=true` in the
+/// query, once the invocation's effects are committed or `timeout_ms`
+/// (default 10 s) has passed: 200 with "applied", or 202 with "applied": false
+/// and the reason. Holds no thread while the message waits.
+void send_message(actors::node& n, const protocol::address& target, io::http_request& req,
+                  bool count_ingress, io::http_responder respond) {
   using actors::metrics;
-  auto outcome = [&](metrics::ingress_outcome what) {
+  auto outcome = [&n, count_ingress](metrics::ingress_outcome what) {
     if (count_ingress)
       n.stats_registry().ingress(what);
   };
@@ -252,50 +254,63 @@ io::http_response send_message(actors::node& n, const protocol::address& target,
   auto wait = query_param(req, "wait").value_or("false");
   if (!timeout || (wait != "true" && wait != "false")) {
     outcome(metrics::ingress_outcome::rejected);
-    return io::json_error(400, "wait must be true or false and timeout_ms a number of "
-                               "milliseconds up to 600000");
+    return respond(io::json_error(400, "wait must be true or false and timeout_ms a number of "
+                                       "milliseconds up to 600000"));
   }
   // The body moves into the message (a text body is encoded once): one copy
   // of the payload from here on.
   auto value = io::ingress_value(req.content_type, std::move(req.body));
   if (!value) {
     outcome(metrics::ingress_outcome::rejected);
-    return io::json_error(400, value.err().message);
+    return respond(io::json_error(400, value.err().message));
   }
   std::optional<std::chrono::milliseconds> wait_for;
   if (wait == "true")
     wait_for = std::chrono::milliseconds{*timeout};
-  auto d = n.deliver(target, std::move(*value), req.header("Idempotency-Key"), wait_for);
-  outcome(!d              ? metrics::ingress_outcome::rejected
-          : d->duplicate ? metrics::ingress_outcome::duplicate
-                         : metrics::ingress_outcome::accepted);
-  if (!d)
-    return io::json_error(status_of(d.err().code), d.err().message);
-  json out{{"status", d->duplicate ? "duplicate" : "accepted"}, {"offset", d->offset}};
-  if (wait_for && d->applied) {
-    out["applied"] = to_json(*d->applied);
-  } else if (wait_for && !d->duplicate) {
-    out["applied"] = false;
-    out["reason"] = d->not_applied;
-    return io::json_ok(dump(out), 202);
-  }
-  return io::json_ok(dump(out));
+  n.deliver_async(target, std::move(*value), req.header("Idempotency-Key"), wait_for,
+                  [outcome, wait_for, respond = std::move(respond)](result<actors::delivery> d) {
+                    outcome(!d              ? metrics::ingress_outcome::rejected
+                            : d->duplicate ? metrics::ingress_outcome::duplicate
+                                           : metrics::ingress_outcome::accepted);
+                    if (!d)
+                      return respond(io::json_error(status_of(d.err().code), d.err().message));
+                    json out{{"status", d->duplicate ? "duplicate" : "accepted"},
+                             {"offset", d->offset}};
+                    if (wait_for && d->applied) {
+                      out["applied"] = to_json(*d->applied);
+                    } else if (wait_for && !d->duplicate) {
+                      out["applied"] = false;
+                      out["reason"] = d->not_applied;
+                      return respond(io::json_ok(dump(out), 202));
+                    }
+                    respond(io::json_ok(dump(out)));
+                  });
+}
+
+/// The same, answered on this thread.
+io::http_response send_message(actors::node& n, const protocol::address& target,
+                               io::http_request& req, bool count_ingress) {
+  std::promise<io::http_response> answer;
+  auto f = answer.get_future();
+  send_message(n, target, req, count_ingress,
+               [&answer](io::http_response r) { answer.set_value(std::move(r)); });
+  return f.get();
 }
 
 } // namespace
 
-io::http_handler ingress_api(actors::node& n) {
-  return [&n](io::http_request& req) {
-    auto reject = [&n](int status, const std::string& why) {
+io::http_async_handler ingress_api(actors::node& n) {
+  return [&n](io::http_request& req, io::http_responder respond) {
+    auto reject = [&n, &respond](int status, const std::string& why) {
       n.stats_registry().ingress(actors::metrics::ingress_outcome::rejected);
-      return io::json_error(status, why);
+      respond(io::json_error(status, why));
     };
     if (req.method != "PUT" && req.method != "POST")
       return reject(405, "use PUT or POST /<namespace>/<type>/<id>");
     auto target = io::parse_ingress_path(req.path);
     if (!target)
       return reject(400, target.err().message);
-    return send_message(n, *target, req, true);
+    send_message(n, *target, req, true, std::move(respond));
   };
 }
 

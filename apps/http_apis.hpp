@@ -1,8 +1,10 @@
 #pragma once
 
 // The HTTP faces of a node: the playground ingress and egress, and the admin
-// API. Each returns a handler for io::start_http_server; handlers run on the
-// HTTP server's threads and call the node's blocking entry points.
+// API. Each returns a handler for io::start_http_server. The ingress's is
+// event-driven (it runs on the server's I/O thread and answers when the node
+// calls back); the others run on the HTTP server's threads and call the
+// node's blocking entry points.
 
 #include "actors/cluster_agent.hpp"
 #include "actors/node.hpp"
@@ -21,7 +23,8 @@ namespace hearth::apps {
 
 /// PUT/POST /<namespace>/<type>/<id>; 200 once durable and accepted by its
 /// address, JSON errors otherwise. An Idempotency-Key header makes retries safe.
-io::http_handler ingress_api(actors::node& n);
+/// A request held back by its address, or waiting with wait=true, holds no thread.
+io::http_async_handler ingress_api(actors::node& n);
 
 /// GET /<topic> pops one record: 200 payload, 404 empty, 405 unknown topic.
 /// In a cluster, from this node's store or, when it has none, another member's.

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace hearth::io {
@@ -93,8 +94,9 @@ std::multimap<std::string, std::string> parse_query(std::string_view q) {
 
 class worker_pool {
 public:
+  /// `n` threads (none: an event-driven server's pool, never posted to).
   explicit worker_pool(unsigned n) {
-    for (unsigned i = 0; i < std::max(1u, n); ++i)
+    for (unsigned i = 0; i < n; ++i)
       threads_.emplace_back([this] { run(); });
   }
 
@@ -160,15 +162,44 @@ public:
   virtual void admitted() = 0;
   /// It holds an admission slot, to give back when its answer is written.
   virtual void take_slot() = 0;
+  /// The answer of an event-driven handler. I/O thread only.
+  virtual void answer(http_response r) = 0;
 };
 
 struct server_shared {
   server_shared(http_server_options o, http_handler h)
-    : opts(std::move(o)), handler(std::move(h)), workers(opts.threads) {}
+    : opts(std::move(o)), handler(std::move(h)), workers(std::max(1u, opts.threads)) {}
+  server_shared(http_server_options o, http_async_handler h)
+    : opts(std::move(o)), async(std::move(h)), workers(0) {}
 
   http_server_options opts;
   http_handler handler;
+  http_async_handler async; // set: requests go here, on the I/O thread
   worker_pool workers;
+
+  // Sessions waiting for an event-driven handler's answer, by request id (I/O
+  // thread only). Responders name the id, not the session: a late answer
+  // finds nothing, and the sessions end on the I/O thread.
+  std::uint64_t next_request = 0;
+  std::unordered_map<std::uint64_t, std::shared_ptr<session_base>> answering;
+  std::mutex post_mtx;
+  asio::io_context* io = nullptr; // null once the server stopped (under post_mtx)
+
+  /// From any thread: hands the answer of request `id` to the I/O thread.
+  static void respond(const std::shared_ptr<server_shared>& self, std::uint64_t id,
+                      http_response r) {
+    std::lock_guard<std::mutex> guard{self->post_mtx};
+    if (!self->io)
+      return;
+    asio::post(*self->io, [self, id, r = std::move(r)]() mutable {
+      auto it = self->answering.find(id);
+      if (it == self->answering.end())
+        return;
+      auto s = std::move(it->second);
+      self->answering.erase(it);
+      s->answer(std::move(r));
+    });
+  }
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> connections{0};
 
@@ -368,6 +399,8 @@ private:
     close(); // timeout, reset, end of stream, shutdown
   }
 
+  void answer(http_response r) override { write(std::move(r)); }
+
   void take_slot() override {
     slot_ = true;
     wait_timer_.cancel();
@@ -402,6 +435,19 @@ private:
     request_.content_type = std::string{req_[bhttp::field::content_type]};
     request_.body = std::move(req_.body());
     request_.header = [this](const std::string& name) { return std::string{req_[name]}; };
+    if (shared_->async) {
+      auto id = ++shared_->next_request;
+      shared_->answering.emplace(id, this->shared_from_this());
+      http_responder respond = [shared = shared_, id](http_response r) {
+        server_shared::respond(shared, id, std::move(r));
+      };
+      try {
+        shared_->async(request_, respond);
+      } catch (const std::exception& e) {
+        respond(json_error(500, std::string{"internal error: "} + e.what()));
+      }
+      return;
+    }
     shared_->workers.post([self = this->shared_from_this()] {
       auto answer = self->shared_->call(self->request_);
       asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
@@ -463,9 +509,12 @@ private:
 
 class beast_server final : public http_server {
 public:
-  beast_server(http_server_options opts, http_handler handler)
+  template <class Handler>
+  beast_server(http_server_options opts, Handler handler)
     : shared_(std::make_shared<server_shared>(std::move(opts), std::move(handler))),
-      acceptor_(io_), retry_(io_), guard_(asio::make_work_guard(io_)) {}
+      acceptor_(io_), retry_(io_), guard_(asio::make_work_guard(io_)) {
+    shared_->io = &io_;
+  }
 
   ~beast_server() override { stop(); }
 
@@ -516,6 +565,7 @@ public:
       acceptor_.close(ignored);
       retry_.cancel();
       shared_->waiting.clear();
+      shared_->answering.clear(); // late answers find nothing
       std::lock_guard<std::mutex> guard{shared_->sessions_mtx};
       for (auto* s : shared_->sessions)
         s->close();
@@ -523,11 +573,14 @@ public:
     shared_->workers.stop();
     asio::post(io_, [this] {
       shared_->waiting.clear(); // any queued after the close above
+      shared_->answering.clear();
       io_.stop();
     });
     guard_.reset();
     if (thread_.joinable())
       thread_.join();
+    std::lock_guard<std::mutex> guard{shared_->post_mtx};
+    shared_->io = nullptr; // answers from now on are dropped
   }
 
 private:
@@ -576,12 +629,24 @@ private:
 
 } // namespace
 
-result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
-                                                       http_handler handler) {
+namespace {
+template <class Handler>
+result<std::unique_ptr<http_server>> start(http_server_options opts, Handler handler) {
   auto s = std::make_unique<beast_server>(std::move(opts), std::move(handler));
   if (auto st = s->bind(); !st)
     return st.err();
   return std::unique_ptr<http_server>{std::move(s)};
+}
+} // namespace
+
+result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
+                                                       http_handler handler) {
+  return start(std::move(opts), std::move(handler));
+}
+
+result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
+                                                       http_async_handler handler) {
+  return start(std::move(opts), std::move(handler));
 }
 
 } // namespace hearth::io

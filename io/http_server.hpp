@@ -3,9 +3,11 @@
 // io::http_server: a small HTTP/1.1 server (Boost.Beast underneath) that hands
 // every whole request to one handler. Connections are read and written by one
 // event-driven I/O thread, within deadlines, so a slow or half-open client
-// holds a socket but never a thread. Handlers run on the server's own thread
-// pool, never on a CAF scheduler thread, and may block (that is how the
-// ingress applies back-pressure).
+// holds a socket but never a thread. A blocking handler runs on the server's
+// own thread pool, never on a CAF scheduler thread, and may block; an
+// event-driven one runs on the I/O thread and answers through a callback
+// when it can (that is how the ingress holds back-pressured requests without
+// holding threads).
 
 #include "protocol/result.hpp"
 
@@ -45,11 +47,20 @@ http_response json_ok(std::string json_text, int status = 200);
 /// Runs on a handler thread; it may take the request's body (move it out).
 using http_handler = std::function<http_response(http_request&)>;
 
+/// Answers one request: call it once, from any thread, now or later. An
+/// answer after the server stopped is dropped.
+using http_responder = std::function<void(http_response)>;
+
+/// An event-driven handler: runs on the server's I/O thread, must not block,
+/// and answers through `respond` (at once or later). A request waiting for
+/// its answer holds no thread. It may take the request's body.
+using http_async_handler = std::function<void(http_request&, http_responder respond)>;
+
 struct http_server_options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 0;                 // 0: any free port
   std::uint64_t max_body_bytes = 32ull << 20; // larger bodies get 413
-  unsigned threads = 64;                  // concurrent requests being handled
+  unsigned threads = 64;                  // concurrent requests being handled (blocking handler)
   unsigned max_connections = 1024;        // beyond: a new connection is closed at once
   std::size_t max_header_bytes = 16 << 10; // request line and headers; beyond: 431
   std::size_t max_target_bytes = 8 << 10; // the request target; beyond: 414
@@ -79,5 +90,10 @@ public:
 /// the address cannot be bound.
 result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
                                                        http_handler handler);
+
+/// The same with an event-driven handler (no thread pool: opts.threads only
+/// bounds the requests with large bodies being read at once).
+result<std::unique_ptr<http_server>> start_http_server(http_server_options opts,
+                                                       http_async_handler handler);
 
 } // namespace hearth::io

@@ -551,19 +551,27 @@ result<std::unique_ptr<ingress_writer>> ingress_writer::start(std::unique_ptr<in
 
 ingress_writer::~ingress_writer() { stop(); }
 
-std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
-  std::promise<result<accepted>> p;
-  auto f = p.get_future();
+void ingress_writer::submit(ingress_record rec, on_logged done) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (stopping_ || !failed_.empty()) {
-      p.set_value(error{errc::unavailable, failed_.empty() ? "the ingress log is closed"
-                                                           : "the ingress log stopped: " + failed_});
-      return f;
+    if (!stopping_ && failed_.empty()) {
+      queue_.emplace_back(std::move(rec), std::move(done));
+      if (queue_.size() > 1)
+        return; // the writer is woken already, or busy and looks again
+    } else {
+      auto why = failed_.empty() ? std::string{"the ingress log is closed"}
+                                 : "the ingress log stopped: " + failed_;
+      done(error{errc::unavailable, why});
+      return;
     }
-    queue_.emplace_back(std::move(rec), std::move(p));
   }
   cv_.notify_one();
+}
+
+std::future<result<accepted>> ingress_writer::submit(ingress_record rec) {
+  auto p = std::make_shared<std::promise<result<accepted>>>();
+  auto f = p->get_future();
+  submit(std::move(rec), [p](result<accepted> r) { p->set_value(std::move(r)); });
   return f;
 }
 
@@ -630,7 +638,7 @@ std::uint64_t ingress_writer::groups() const {
 
 void ingress_writer::run() {
   for (;;) {
-    std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> group;
+    std::deque<std::pair<ingress_record, on_logged>> group;
     {
       std::unique_lock<std::mutex> lock{mtx_};
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -677,7 +685,7 @@ void ingress_writer::run() {
     if (first && keys_)
       if (auto s = keys_->add(records, *first + records.size(), oldest); !s)
         std::fprintf(stderr, "hearth-node: %s\n", s.err().message.c_str());
-    std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> refused;
+    std::deque<std::pair<ingress_record, on_logged>> refused;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       ++groups_;
@@ -688,8 +696,8 @@ void ingress_writer::run() {
       }
     }
     if (!first) {
-      for (auto& [rec, promise] : refused)
-        promise.set_value(error{errc::unavailable, "the ingress log stopped: " + failed_});
+      for (auto& [rec, done] : refused)
+        done(error{errc::unavailable, "the ingress log stopped: " + failed_});
       if (opts_.on_failure)
         opts_.on_failure(first.err());
     }
@@ -705,9 +713,9 @@ void ingress_writer::run() {
           outcome[i] = accepted{outcome[it->second]->offset, true};
       }
       if (outcome[i])
-        group[i].second.set_value(*outcome[i]);
+        group[i].second(*outcome[i]);
       else
-        group[i].second.set_value(first ? error{errc::io, "not logged"} : first.err());
+        group[i].second(first ? error{errc::io, "not logged"} : first.err());
     }
   }
 }

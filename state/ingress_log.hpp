@@ -157,6 +157,14 @@ public:
   static result<std::unique_ptr<ingress_writer>> start(std::unique_ptr<ingress_log> log,
                                                        ingress_writer_options opts);
 
+  /// Called on the writer thread once a submitted record is durable (or
+  /// could not be logged); it must not block.
+  using on_logged = std::function<void(result<accepted>)>;
+
+  /// Queues `rec`; `done` learns where it is once durable, or the error (at
+  /// once, on this thread, when the writer is stopped).
+  void submit(ingress_record rec, on_logged done);
+
   /// Queues `rec`; the future yields where it is once durable, or the error.
   std::future<result<accepted>> submit(ingress_record rec);
 
@@ -195,7 +203,7 @@ private:
   ingress_writer_options opts_;
   mutable std::mutex mtx_;     // guards the queue
   std::condition_variable cv_;
-  std::deque<std::pair<ingress_record, std::promise<result<accepted>>>> queue_;
+  std::deque<std::pair<ingress_record, on_logged>> queue_;
   bool stopping_ = false;
   std::string failed_;         // set once an append failed: no more records
   std::uint64_t groups_ = 0;
