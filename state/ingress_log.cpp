@@ -654,7 +654,13 @@ void ingress_writer::run() {
     std::vector<ingress_record> records;
     std::vector<size_t> slot; // group index of each logged record
     result<key_index::offsets> indexed = key_index::offsets{};
-    if (keys_) {
+    // A group without idempotency keys touches no index: its watermark stays
+    // behind, and a start re-reads the log from there (never more than the
+    // log holds since its last trim).
+    bool keyed = keys_ && std::any_of(group.begin(), group.end(), [](const auto& g) {
+                   return !g.first.idempotency_key.empty();
+                 });
+    if (keyed) {
       std::vector<std::string_view> keys;
       for (auto& [rec, promise] : group)
         keys.push_back(rec.idempotency_key);
@@ -682,7 +688,7 @@ void ingress_writer::run() {
       std::lock_guard<std::mutex> guard{log_mtx_};
       first = log_->append(records);
     }
-    if (first && keys_)
+    if (first && keyed)
       if (auto s = keys_->add(records, *first + records.size(), oldest); !s)
         std::fprintf(stderr, "hearth-node: %s\n", s.err().message.c_str());
     std::deque<std::pair<ingress_record, on_logged>> refused;
