@@ -51,6 +51,18 @@ typename Inspector::result_type inspect(Inspector& f, source_position& x) {
 /// nobody waits for it).
 inline constexpr std::uint64_t no_ticket = ~std::uint64_t{0};
 
+/// Ingress records a source sends to one partition in one message, in
+/// offset order: each envelope with its log offset (no_ticket: nobody waits).
+struct ingress_batch {
+  std::vector<std::uint64_t> offsets;
+  std::vector<envelope> envelopes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ingress_batch& x) {
+  return f(caf::meta::type_name("hearth::ingress_batch"), x.offsets, x.envelopes);
+}
+
 /// Records a connector ingress (Kafka) hands to its node's source: each
 /// envelope is sent as it is, then `positions` (stream -> position of the
 /// next record) are where the stream stands.
@@ -216,7 +228,7 @@ typename Inspector::result_type inspect(Inspector& f, address_detail& x) {
 using dead_letter_list = std::vector<state::dead_letter>;
 
 // Atoms (at most 10 characters each).
-using ingress_atom = caf::atom_constant<caf::atom("ingress")>;   // node -> P (reply: ok)
+using ingress_atom = caf::atom_constant<caf::atom("ingress")>;   // source -> P: ingress_batch
 using route_atom = caf::atom_constant<caf::atom("route")>;       // P -> P
 using invoke_atom = caf::atom_constant<caf::atom("invoke")>;     // P -> A
 using reply_atom = caf::atom_constant<caf::atom("reply")>;       // I/O thread -> A

@@ -656,18 +656,22 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       start(st, restored);
       return caf::ok_atom::value;
     },
-    [=](ingress_atom, std::uint64_t epoch, std::uint32_t origin, std::uint64_t offset,
-        envelope& env) {
-      if (!st->current(epoch) || origin >= st->route.sources)
+    [=](ingress_atom, std::uint64_t epoch, std::uint32_t origin, ingress_batch& batch) {
+      if (!st->current(epoch) || origin >= st->route.sources
+          || batch.offsets.size() != batch.envelopes.size())
         return;
-      st->recorder.note_arrival(st->route.source_channel(origin), env);
-      std::optional<ingress_ticket> ticket;
-      if (offset != no_ticket)
-        ticket = ingress_ticket{origin, offset};
-      if (!st->started)
-        st->early.push_back({std::move(env), ticket});
-      else
-        deliver_local(st, std::move(env), ticket);
+      auto channel = st->route.source_channel(origin);
+      for (size_t i = 0; i < batch.envelopes.size(); ++i) {
+        auto& env = batch.envelopes[i];
+        st->recorder.note_arrival(channel, env);
+        std::optional<ingress_ticket> ticket;
+        if (batch.offsets[i] != no_ticket)
+          ticket = ingress_ticket{origin, batch.offsets[i]};
+        if (!st->started)
+          st->early.push_back({std::move(env), ticket});
+        else
+          deliver_local(st, std::move(env), ticket);
+      }
     },
     [=](route_atom, std::uint64_t epoch, std::uint32_t from, envelope& env) {
       if (!st->current(epoch) || from >= st->route.partitions || from == st->cfg.id)

@@ -27,14 +27,37 @@ struct source_state {
   // and who reads them (told when a checkpoint completes).
   std::map<std::string, std::string> positions;
   std::vector<caf::actor> connectors;
+  // Records gathered for each partition, sent as one message per partition
+  // by flush() (before any barrier, and at the end of every handler).
+  std::vector<ingress_batch> out;
 };
 
-void send_record(caf::event_based_actor* self, source_state& st, state::ingress_record& r) {
-  auto kg = protocol::key_group_of(r.target.id, st.cfg.max_key_groups);
+/// Sends the gathered records: one message per partition.
+void flush(caf::event_based_actor* self, source_state& st) {
+  for (size_t p = 0; p < st.out.size(); ++p) {
+    if (st.out[p].envelopes.empty())
+      continue;
+    self->send(st.cfg.partitions[p], ingress_atom::value, st.cfg.epoch, st.cfg.origin,
+               std::move(st.out[p]));
+    st.out[p] = {};
+  }
+}
+
+/// Gathers `env` for its partition (sent by the next flush); returns the partition.
+size_t gather(source_state& st, std::uint64_t offset, envelope env) {
+  auto kg = protocol::key_group_of(env.target.id, st.cfg.max_key_groups);
   auto p = protocol::partition_of(kg, st.cfg.max_key_groups,
                                   static_cast<std::uint32_t>(st.cfg.partitions.size()));
-  self->send(st.cfg.partitions[p], ingress_atom::value, st.cfg.epoch, st.cfg.origin, r.offset,
-             envelope{std::move(r.target), protocol::invocation{std::nullopt, std::move(r.value)}});
+  if (st.out.size() != st.cfg.partitions.size())
+    st.out.resize(st.cfg.partitions.size());
+  st.out[p].offsets.push_back(offset);
+  st.out[p].envelopes.push_back(std::move(env));
+  return p;
+}
+
+void send_record(source_state& st, state::ingress_record& r) {
+  auto p = gather(st, r.offset,
+                  envelope{std::move(r.target), protocol::invocation{std::nullopt, std::move(r.value)}});
   if (p < st.fed.size())
     st.fed[p] = true;
   st.next = r.offset + 1;
@@ -43,6 +66,11 @@ void send_record(caf::event_based_actor* self, source_state& st, state::ingress_
 /// Sends everything in the log from st.next up to `until` (exclusive); false
 /// when the log could not be read that far.
 bool catch_up(caf::event_based_actor* self, source_state& st, std::uint64_t until) {
+  struct flusher {
+    caf::event_based_actor* self;
+    source_state& st;
+    ~flusher() { flush(self, st); }
+  } at_end{self, st};
   while (st.next < until) {
     auto batch = st.cfg.log->read(st.next, static_cast<size_t>(std::min<std::uint64_t>(4096, until - st.next)));
     if (!batch || batch->empty()) {
@@ -55,7 +83,7 @@ bool catch_up(caf::event_based_actor* self, source_state& st, std::uint64_t unti
       if (r.offset >= until)
         return true;
       if (r.offset >= st.next)
-        send_record(self, st, r);
+        send_record(st, r);
     }
   }
   return true;
@@ -190,9 +218,10 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
         }
         for (auto& r : group)
           if (r.offset >= st->next)
-            send_record(self, *st, r);
+            send_record(*st, r);
         st->waiting.pop_front();
       }
+      flush(self, *st);
     },
     [=](barrier_atom, std::uint64_t id) {
       for (auto& p : st->cfg.partitions)
@@ -208,14 +237,9 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
       if (st->cfg.partitions.empty())
         return caf::make_error(caf::sec::runtime_error, "the source has not started");
       std::vector<bool> fed(st->cfg.partitions.size(), false);
-      for (auto& env : batch.envelopes) {
-        auto kg = protocol::key_group_of(env.target.id, st->cfg.max_key_groups);
-        auto p = protocol::partition_of(kg, st->cfg.max_key_groups,
-                                        static_cast<std::uint32_t>(st->cfg.partitions.size()));
-        self->send(st->cfg.partitions[p], ingress_atom::value, st->cfg.epoch, st->cfg.origin,
-                   no_ticket, std::move(env));
-        fed[p] = true;
-      }
+      for (auto& env : batch.envelopes)
+        fed[gather(*st, no_ticket, std::move(env))] = true;
+      flush(self, *st);
       for (auto& [stream, pos] : batch.positions)
         st->positions[stream] = std::move(pos);
       auto left = std::make_shared<size_t>(std::count(fed.begin(), fed.end(), true));

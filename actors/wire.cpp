@@ -13,6 +13,7 @@ void add_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<protocol::typed_value>("hearth::typed_value");
   cfg.add_message_type<protocol::invocation>("hearth::invocation");
   cfg.add_message_type<envelope>("hearth::envelope");
+  cfg.add_message_type<ingress_batch>("hearth::ingress_batch");
   cfg.add_message_type<cluster_terms>("hearth::cluster_terms");
   cfg.add_message_type<member_info>("hearth::member_info");
   cfg.add_message_type<cluster_view>("hearth::cluster_view");
@@ -84,6 +85,15 @@ status check_wire_types(caf::actor_system& sys) {
                                   [](const envelope& a, const envelope& b) {
                                     return a.target == b.target && a.inv == b.inv;
                                   });
+    },
+    [&] {
+      return round_trip<ingress_batch>(
+        sys, "ingress_batch", ingress_batch{{7, no_ticket}, {envelope{target, from_ingress}, envelope{target, from_function}}},
+        [](const ingress_batch& a, const ingress_batch& b) {
+          return a.offsets == b.offsets && a.envelopes.size() == 2 && b.envelopes.size() == 2
+                 && a.envelopes[0].target == b.envelopes[0].target
+                 && a.envelopes[0].inv == b.envelopes[0].inv && a.envelopes[1].inv == b.envelopes[1].inv;
+        });
     },
     [&] {
       return round_trip<cluster_terms>(sys, "cluster_terms", cluster_terms{"abc", 128},
