@@ -4,12 +4,18 @@
 #include "protocol/codec.hpp"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -60,6 +66,20 @@ public:
     // its calls in flight itself (start_queued), and the cache evicts the
     // oldest connection when it is full.
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, opts_.max_calls_in_flight);
+    // Event-driven: libcurl names the sockets to watch (on_socket) and its
+    // next timeout (on_timer); the I/O thread waits in epoll on those and on
+    // an eventfd that invoke() signals, and hands libcurl only the sockets
+    // that are ready (curl_multi_socket_action), never a scan of them all.
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &curl_client::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &curl_client::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     thread_ = std::thread([this] { run(); });
   }
 
@@ -70,6 +90,8 @@ public:
         curl_easy_cleanup(e);
     curl_multi_cleanup(multi_);
     curl_slist_free_all(headers_);
+    ::close(wake_);
+    ::close(epoll_);
   }
 
   void invoke(function_request req, completion done) override {
@@ -79,8 +101,10 @@ public:
       if (stopping_)
         return;
       incoming_.push_back(std::move(t));
+      if (incoming_.size() > 1)
+        return; // signalled already, not yet taken
     }
-    curl_multi_wakeup(multi_);
+    wake();
   }
 
   void shutdown() override {
@@ -90,13 +114,53 @@ public:
         return;
       stopping_ = true;
     }
-    curl_multi_wakeup(multi_);
+    wake();
     if (thread_.joinable())
       thread_.join();
   }
 
 private:
+  void wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof one);
+  }
+
+  /// libcurl: watch `fd` for `what` (CURL_POLL_*), or no more.
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* user, void*) {
+    auto* self = static_cast<curl_client*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      self->watched_.erase(fd);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    bool known = !self->watched_.insert(fd).second;
+    if (epoll_ctl(self->epoll_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 && errno == ENOENT)
+      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, fd, &ev); // closed and reused meanwhile
+    return 0;
+  }
+
+  /// libcurl: call curl_multi_socket_action(CURL_SOCKET_TIMEOUT) in `ms`
+  /// (-1: no timer).
+  static int on_timer(CURLM*, long ms, void* user) {
+    auto* self = static_cast<curl_client*>(user);
+    self->timer_ = ms < 0 ? std::nullopt : std::optional<clock::time_point>{clock::now() + millis{ms}};
+    return 0;
+  }
+
+  /// Hands libcurl its finished transfers.
+  void reap() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left))
+      if (msg->msg == CURLMSG_DONE)
+        finish(msg->easy_handle, msg->data.result);
+  }
+
   void run() {
+    int running = 0;
+    std::vector<epoll_event> events(256);
     for (;;) {
       std::deque<std::unique_ptr<transfer>> fresh;
       {
@@ -113,27 +177,40 @@ private:
         queued_.push_front(std::move(waiting_.begin()->second));
         waiting_.erase(waiting_.begin());
       }
-      start_queued();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int left = 0;
-      bool finished = false;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-        if (msg->msg == CURLMSG_DONE) {
-          finish(msg->easy_handle, msg->data.result);
-          finished = true;
-        }
-      }
-      if (finished && !queued_.empty()) {
+      start_queued(); // added handles make libcurl set a timer of 0: run below
+      if (timer_ && *timer_ <= clock::now()) {
+        timer_.reset();
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+        reap();
         start_queued();
-        curl_multi_perform(multi_, &running);
       }
-      int timeout = 1000;
-      if (!waiting_.empty()) {
-        auto wait = std::chrono::duration_cast<millis>(waiting_.begin()->first - clock::now());
-        timeout = static_cast<int>(std::clamp<long long>(wait.count(), 0, 1000));
+      // Wait for a socket, the next timer, a retry's turn, or invoke().
+      auto until = now + millis{1000};
+      if (timer_)
+        until = std::min(until, *timer_);
+      if (!waiting_.empty())
+        until = std::min(until, waiting_.begin()->first);
+      auto wait = std::chrono::duration_cast<millis>(until - clock::now()).count();
+      if (timer_ && *timer_ <= clock::now())
+        wait = 0;
+      int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
+                         static_cast<int>(std::clamp<long long>(wait, 0, 1000)));
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake_) {
+          std::uint64_t count = 0;
+          [[maybe_unused]] auto r = ::read(wake_, &count, sizeof count);
+          continue;
+        }
+        int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0)
+                    | (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)
+                    | (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(multi_, fd, flags, &running);
       }
-      curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
+      if (n > 0) {
+        reap();
+        start_queued();
+      }
     }
     // Drop whatever is open; see the contract in function_client.hpp.
     for (auto& [easy, t] : active_) {
@@ -298,6 +375,10 @@ private:
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;     // the same for every call
   std::map<std::string, std::vector<CURL*>> idle_; // easy handles to reuse, by TLS options (I/O thread only)
+  int epoll_ = -1;                    // the sockets libcurl names, and wake_
+  int wake_ = -1;                     // eventfd: invoke() and shutdown() signal it
+  std::set<curl_socket_t> watched_;   // in epoll_ (I/O thread only)
+  std::optional<clock::time_point> timer_; // libcurl's next timeout (I/O thread only)
   std::thread thread_;
   std::mutex mtx_;
   bool stopping_ = false;
