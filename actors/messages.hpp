@@ -142,6 +142,7 @@ struct partition_stats {
   std::uint64_t pending_invocations = 0;
   std::uint64_t backlog_messages = 0;         // waiting on disk behind full addresses
   std::uint64_t invocations_completed = 0;
+  std::uint64_t effect_commits = 0;           // group commits of finished batches' effects
   std::uint64_t dead_letters_written = 0;
   std::uint64_t invocation_failures = 0;      // invocations whose call failed for good
   std::vector<std::string> registered_types; // function types with registered state
@@ -234,6 +235,7 @@ using invoke_atom = caf::atom_constant<caf::atom("invoke")>;     // P -> A
 using reply_atom = caf::atom_constant<caf::atom("reply")>;       // I/O thread -> A
 using effects_atom = caf::atom_constant<caf::atom("effects")>;   // A -> P
 using failed_atom = caf::atom_constant<caf::atom("failed")>;     // A -> P
+using flush_atom = caf::atom_constant<caf::atom("flush")>;       // P -> P: commit the staged effects
 using register_atom = caf::atom_constant<caf::atom("register")>; // A -> P (reply: specs)
 using tick_atom = caf::atom_constant<caf::atom("tick")>;         // P -> P, delayed messages
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;       // P -> P, passivation

@@ -72,6 +72,16 @@ struct partition_state {
   partition_stats stats;
   std::deque<std::uint32_t> latencies; // of the most recent function calls
 
+  // Finished batches whose effects wait for the next group commit: one
+  // store transaction for every batch that reached the mailbox before the
+  // `flush` message this partition sent itself with the first of them.
+  struct staged_effects {
+    effects fx;
+    caf::typed_response_promise<caf::ok_atom> done; // the address actor's
+  };
+  std::vector<staged_effects> staged;
+  bool flush_sent = false;
+
   // Start-up: messages that arrive before this partition re-delivered its
   // restored messages wait here, so messages keep their order per target.
   struct early_message {
@@ -361,12 +371,10 @@ void completed(const state_ptr& st, const address& a, std::uint32_t n) {
   st->admit.settle(a, e->admission, e->pending.size());
 }
 
-/// Applies a finished batch's effects; false when their commit failed (the
-/// partition is stopping and nothing of the batch escaped).
-bool on_effects(const state_ptr& st, effects& fx) {
-  auto plan = plan_effects(st->context(), fx);
-  if (!commit(st, plan.writes))
-    return false; // nothing of the batch is durable: none of its effects escapes
+/// What follows the commit of a finished batch's writes: its egress records,
+/// its messages, its timer, its senders. False when the egress write failed
+/// (the partition is stopping).
+bool after_commit(const state_ptr& st, effects& fx, planned_batch& plan) {
   if (!plan.now.empty())
     if (auto s = st->cfg.egress->append(plan.now); !s) {
       // The batch is in the store but its records are not: the rebuild
@@ -393,6 +401,35 @@ bool on_effects(const state_ptr& st, effects& fx) {
     address_table::remember(*e, std::move(plan.record));
   completed(st, fx.source, fx.completed);
   return true;
+}
+
+/// Applies the staged batches' effects: their writes in one commit, then
+/// what follows each, in the order they arrived; each address actor learns
+/// whether its batch was committed. Nothing of a batch escapes before the
+/// commit; when it fails, nothing of any of them does (the partition stops).
+void commit_staged(const state_ptr& st) {
+  st->flush_sent = false;
+  auto batches = std::move(st->staged);
+  st->staged.clear();
+  if (batches.empty())
+    return;
+  std::vector<planned_batch> plans;
+  plans.reserve(batches.size());
+  state::write_batch all;
+  for (auto& b : batches) {
+    plans.push_back(plan_effects(st->context(), b.fx));
+    all.append(std::move(plans.back().writes));
+  }
+  st->stats.effect_commits++;
+  bool ok = commit(st, all);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    ok = ok && after_commit(st, batches[i].fx, plans[i]);
+    if (ok)
+      batches[i].done.deliver(caf::ok_atom::value);
+    else
+      batches[i].done.deliver(
+        caf::make_error(caf::sec::runtime_error, "the batch's effects were not committed"));
+  }
 }
 
 /// Dead-letters a batch given up by its address actor; false when the
@@ -703,11 +740,19 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     },
     // Both answer once the batch's writes are committed: only then may the
     // address actor build its next request from its memory (invariant 8).
+    // Effects are staged and committed together once the mailbox holds no
+    // more of them that came before the flush (see commit_staged).
     [=](effects_atom, effects& fx) -> caf::result<caf::ok_atom> {
-      if (!on_effects(st, fx))
+      if (st->failed)
         return caf::make_error(caf::sec::runtime_error, "the batch's effects were not committed");
-      return caf::ok_atom::value;
+      st->staged.push_back({std::move(fx), self->make_response_promise<caf::ok_atom>()});
+      if (!st->flush_sent) {
+        st->flush_sent = true;
+        self->send(self, flush_atom::value);
+      }
+      return st->staged.back().done;
     },
+    [=](flush_atom) { commit_staged(st); },
     [=](failed_atom, failure& f) -> caf::result<caf::ok_atom> {
       if (!on_failure(st, f))
         return caf::make_error(caf::sec::runtime_error, "the dead letter was not committed");

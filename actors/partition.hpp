@@ -6,9 +6,10 @@
 // It is the partition's sequential context (design notes, invariant 3): it
 // routes every message for its key groups, spawns address actors lazily and
 // passivates idle ones, keeps every address's pending invocations (received,
-// not yet completed), applies each finished batch's effects in one LMDB
-// transaction (outgoing messages, delayed messages, egress records, state
-// mutations: StateFun's order), keeps delayed messages and their cancellation
+// not yet completed), applies each finished batch's effects atomically
+// (outgoing messages, delayed messages, egress records, state mutations:
+// StateFun's order; the batches that finish together share one LMDB
+// transaction, and each is handled as if its effects arrived at the commit), keeps delayed messages and their cancellation
 // tokens, writes dead letters, and back-pressures the ingress per address.
 // Messages to other partitions go through their supervisors, one ordered
 // channel per pair (invariant 2).

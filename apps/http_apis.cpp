@@ -415,6 +415,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                   {"pending_invocations", s.pending_invocations},
                   {"backlog_messages", s.backlog_messages},
                   {"invocations_completed", s.invocations_completed},
+                  {"effect_commits", s.effect_commits},
                   {"dead_letters_written", s.dead_letters_written}};
     };
     // Probes: /livez answers while the process serves requests; /readyz and

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <iterator>
 #include <vector>
 
 namespace hearth::state {
@@ -54,6 +55,13 @@ public:
   /// A raw key and value, as read back from a checkpoint file.
   void put_raw(std::string key, std::string value) { ops_.emplace_back(std::move(key), std::move(value)); }
   void delete_raw(std::string key) { ops_.emplace_back(std::move(key), std::nullopt); }
+
+  /// Appends the operations of `other` (after this batch's own).
+  void append(write_batch&& other) {
+    ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
+                std::make_move_iterator(other.ops_.end()));
+    other.ops_.clear();
+  }
 
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
