@@ -184,6 +184,10 @@ struct server_shared {
   std::unordered_map<std::uint64_t, std::shared_ptr<session_base>> answering;
   std::mutex post_mtx;
   asio::io_context* io = nullptr; // null once the server stopped (under post_mtx)
+  // Answers handed over and not yet written (under post_mtx): the first of a
+  // burst posts one drain to the I/O thread, the others join it, so a burst
+  // of answers (a group commit's) wakes the I/O thread once.
+  std::vector<std::pair<std::uint64_t, http_response>> answers;
 
   /// From any thread: hands the answer of request `id` to the I/O thread.
   static void respond(const std::shared_ptr<server_shared>& self, std::uint64_t id,
@@ -191,13 +195,23 @@ struct server_shared {
     std::lock_guard<std::mutex> guard{self->post_mtx};
     if (!self->io)
       return;
-    asio::post(*self->io, [self, id, r = std::move(r)]() mutable {
-      auto it = self->answering.find(id);
-      if (it == self->answering.end())
-        return;
-      auto s = std::move(it->second);
-      self->answering.erase(it);
-      s->answer(std::move(r));
+    self->answers.emplace_back(id, std::move(r));
+    if (self->answers.size() > 1)
+      return; // a drain is posted already
+    asio::post(*self->io, [self] {
+      std::vector<std::pair<std::uint64_t, http_response>> batch;
+      {
+        std::lock_guard<std::mutex> g{self->post_mtx};
+        batch.swap(self->answers);
+      }
+      for (auto& [id, r] : batch) {
+        auto it = self->answering.find(id);
+        if (it == self->answering.end())
+          continue;
+        auto s = std::move(it->second);
+        self->answering.erase(it);
+        s->answer(std::move(r));
+      }
     });
   }
   std::atomic<bool> stopping{false};
