@@ -252,6 +252,7 @@ async function main() {
   console.log(`| one node | ${fmt(res.single.median)} | ${res.single.runs.map(fmt).join(', ')} |`);
   console.log(`| three nodes, ingress spread | ${fmt(res.cluster.median)} | ${res.cluster.runs.map(fmt).join(', ')} |`);
   console.log(`three nodes / one node: ${res.ratio.toFixed(2)}`);
+  console.log(`- ${res.ratio >= 0.7 ? 'met' : 'MISSED'}: a 3-node cluster on the same box keeps >= 70% of one node's throughput (${(res.ratio * 100).toFixed(0)}%)`);
   console.log(`live rescale with ${fmt(STATE_KEYS)} keys: join pause ${res.join_pause_ms} ms, drain pause ${res.drain_pause_ms} ms`);
   fs.writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(res, null, 2)}\n`);
 }
