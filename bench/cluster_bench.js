@@ -15,9 +15,9 @@
 // Every process started here is stopped by its pid at the end.
 
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const procs = require('./procs.js');
+const { sleep, stop, get, median } = procs;
 
 const ROOT = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -32,87 +32,12 @@ const REPEATS = Number(opt('repeats', 3));
 const STATE_KEYS = Number(opt('keys', 100000));
 const KEYS = 1000;
 const IN_FLIGHT = 64;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
 
 /// Starts `cmd`; resolves once its output matches `ready`. Output goes to `logFile`.
-function start(cmd, args, ready, logFile) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const log = fs.createWriteStream(logFile);
-  let seen = '';
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    log.end(`\n[exited: ${signal || code}]\n`);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd}: not ready after 120 s:\n${seen.slice(-2000)}`)), 120000);
-    const onData = (d) => {
-      log.write(d);
-      seen += d;
-      const m = ready.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, output: () => seen });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (d) => {
-      onData(d);
-    });
-    child.on('exit', () => reject(new Error(`${cmd} exited:\n${seen.slice(-2000)}`)));
-  });
-}
+const start = (cmd, args, ready, logFile) => procs.start(cmd, args, ready, { logFile, timeoutMs: 120000 });
 
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 30000);
-  await done;
-  clearTimeout(t);
-}
-
-function get(url, method = 'GET') {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function wrk(url, connections, env, seconds = SECONDS) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s',
-    '-s', path.join(__dirname, 'lua', 'ingress.lua'), url];
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, {
-      env: { ...process.env, LUA_PATH: `${path.join(__dirname, 'lua')}/?.lua;;`, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => {
-      children.delete(child);
-      const m = /^RESULT (.*)$/m.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`));
-      resolve(JSON.parse(m[1]));
-    });
-  });
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const wrk = (url, connections, env, seconds = SECONDS) =>
+  procs.wrk(url, path.join(__dirname, 'lua', 'ingress.lua'), { connections, seconds, env });
 
 // ---------------------------------------------------------------- Hearth
 

@@ -14,10 +14,9 @@
 // `ingress.threads` (one HTTP thread serves one connection at a time).
 
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -33,68 +32,8 @@ const REPEATS = Number(opt('repeats', 3));
 const ADDRESSES = Number(opt('addresses', 1000000));
 const KEYS = 1000;
 const CONCURRENCY = [1, 16, 64, 256];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-// ---------------------------------------------------------------- processes
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-/// Starts `cmd` and resolves once a line of its output matches `ready`.
-function start(cmd, args, ready, { env, cwd, logFile } = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    if (log) log.end(`\n[exited: ${signal || code}]\n`);
-  });
-  const log = logFile ? fs.createWriteStream(logFile) : null;
-  let seen = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd}: not ready after 60 s:\n${seen.slice(-2000)}`)), 60000);
-    const onData = (d) => {
-      if (log) log.write(d);
-      if (child.matched) return;
-      seen += d;
-      const m = ready.exec(seen);
-      if (m) {
-        child.matched = true;
-        clearTimeout(timer);
-        resolve({ child, match: m });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!child.matched) reject(new Error(`${cmd} exited (${code}) before ready:\n${seen.slice(-2000)}`));
-    });
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/// CPU seconds (user + system) used so far by process `pid`.
-function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
+const procs = require('./procs.js');
+const { sleep, start, stop, cpuSeconds, get } = procs;
 
 /// A size field of /proc/<pid>/status (VmRSS: now, VmHWM: peak), in bytes.
 function statusBytes(pid, field) {
@@ -112,46 +51,12 @@ function duBytes(dir) {
   }
 }
 
-function get(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
-
 // ---------------------------------------------------------------- wrk
 
-/// One wrk run; resolves to its RESULT line (see bench/lua/report.lua).
-function wrk(url, script, { connections, seconds = SECONDS, env = {}, started = () => {} }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, url];
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, {
-      env: { ...process.env, LUA_PATH: `${path.join(__dirname, 'lua')}/?.lua;;`, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    started(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => {
-      children.delete(child);
-      const m = /^RESULT (.*)$/m.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`));
-      const r = JSON.parse(m[1]);
-      r.rate = r.requests / r.seconds;
-      resolve(r);
-    });
-  });
-}
+/// One wrk run of SECONDS unless told otherwise.
+const wrk = (url, script, o) => procs.wrk(url, script, { seconds: SECONDS, ...o });
+const median = procs.median;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /// {median, min, max} of one figure over repeated runs.
 const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 

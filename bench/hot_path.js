@@ -15,9 +15,10 @@
 // alone. Writes hot_path.json to --out; prints a table.
 
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
+const procs = require('./procs.js');
+const { sleep, start, stop, cpuSeconds, contextSwitches, get, median } = procs;
 
 const ROOT = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -30,103 +31,12 @@ const SECONDS = Number(opt('seconds', 5));
 const REPEATS = Number(opt('repeats', 3));
 const OUT = path.resolve(opt('out', path.join(ROOT, 'build-release', 'bench')));
 const KEYS = 1000;
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const builds = all('bin').map((b) => {
   const [name, dir] = b.includes('=') ? b.split('=') : [path.basename(path.dirname(b)), b];
   return { name, bin: path.resolve(dir) };
 });
 if (builds.length === 0) builds.push({ name: 'this', bin: path.join(ROOT, 'build-release', 'bin') });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-function start(cmd, args, ready, logFile) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const log = fs.createWriteStream(logFile);
-  child.on('exit', () => children.delete(child));
-  let seen = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd}: not ready after 60 s:\n${seen.slice(-2000)}`)), 60000);
-    const onData = (d) => {
-      log.write(d);
-      seen += d;
-      const m = ready.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${cmd} exited (${code}):\n${seen.slice(-2000)}`)));
-  });
-}
-
-function stop(child) {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-}
-
-function cpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-/// Context switches (voluntary and not) of every live thread of `pid`.
-function contextSwitches(pid) {
-  let n = 0;
-  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const s = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-      for (const m of s.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return n;
-}
-
-function get(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
-
-function wrk(url, script, connections, env = {}) {
-  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--timeout', '30s', '-s', script, url];
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, {
-      env: { ...process.env, LUA_PATH: `${path.join(__dirname, 'lua')}/?.lua;;`, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => {
-      children.delete(child);
-      const m = /^RESULT (.*)$/m.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`wrk failed (${code}):\n${out}`));
-      const r = JSON.parse(m[1]);
-      r.rate = r.requests / r.seconds;
-      resolve(r);
-    });
-  });
-}
+const wrk = (url, script, connections, env = {}) => procs.wrk(url, script, { connections, seconds: SECONDS, env });
 
 async function completed(node) {
   return JSON.parse((await get(`${node.admin}/status`)).body).counters.invocations_completed;
@@ -136,7 +46,7 @@ async function startEndpoint(kind) {
   const [cmd, args] = kind === 'js'
     ? ['node', [path.join(__dirname, 'functions', 'statefun_counter.js'), '0']]
     : [path.join(builds[0].bin, 'hearth-bench-counter'), ['--port', '0', '--threads', '1100']];
-  const { child, match } = await start(cmd, args, /listening (\d+)\n/, path.join(OUT, `hot-${kind}-endpoint.log`));
+  const { child, match } = await start(cmd, args, /listening (\d+)\n/, { logFile: path.join(OUT, `hot-${kind}-endpoint.log`) });
   return { child, url: `http://127.0.0.1:${match[1]}/` };
 }
 
@@ -153,7 +63,7 @@ async function startNode(build, functionUrl) {
   const args = ['--module', module, '--data-dir', path.join(dir, 'data'), '--admin-port', '0',
     '--set', 'ingress.threads=320'];
   const { child, match } = await start(path.join(build.bin, 'hearth-node'), args,
-    /ingress=127\.0\.0\.1:(\d+) admin=127\.0\.0\.1:(\d+)/, path.join(dir, 'node.log'));
+    /ingress=127\.0\.0\.1:(\d+) admin=127\.0\.0\.1:(\d+)/, { logFile: path.join(dir, 'node.log') });
   const node = { child, ingress: `http://127.0.0.1:${match[1]}`, admin: `http://127.0.0.1:${match[2]}` };
   // Every key once (its first call registers its state).
   await wrk(node.ingress, path.join(__dirname, 'lua', 'ingress.lua'), 16, { KEYS: String(KEYS), WAIT: 'true' });
@@ -184,11 +94,6 @@ async function point(node, connections, wait) {
     p50_ms: r.p50_us / 1000, p99_ms: r.p99_us / 1000, errors: r.errors,
   };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
