@@ -468,7 +468,7 @@ int main(int argc, char** argv) {
     for (auto& ep : module->endpoints)
       copts.max_calls_in_flight = std::max<long>(copts.max_calls_in_flight, ep.transport.pool_size);
   }
-  std::shared_ptr<io::function_client> client = io::make_curl_client(copts);
+  std::shared_ptr<io::function_client> client = io::make_function_client(copts);
 
   actors::node_options nopts;
   nopts.data_dir = data_dir;

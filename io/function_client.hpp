@@ -61,7 +61,14 @@ struct curl_client_options {
 };
 
 /// The libcurl multi-interface client with its own I/O thread and keep-alive
-/// connection pool.
+/// connection pool: every scheme, TLS included.
 std::unique_ptr<function_client> make_curl_client(curl_client_options opts = {});
+
+/// The runtime's client: plain HTTP (http://, http+unix://) over Boost.Beast
+/// on one asio event loop with keep-alive pools per endpoint, the same
+/// options, budget, retries and errors; https (and a URL with credentials)
+/// goes to a libcurl client started on first use. The two share neither
+/// threads nor connections; max_calls_in_flight bounds each.
+std::unique_ptr<function_client> make_function_client(curl_client_options opts = {});
 
 } // namespace hearth::io
