@@ -44,7 +44,16 @@ public:
     : gates_(std::move(gates)), partition_(partition), max_pending_(max_pending) {}
 
   /// Replaces the gates (a cluster's partition learns them with its peers).
-  void set_gates(std::vector<std::shared_ptr<gate_port>> gates) { gates_ = std::move(gates); }
+  void set_gates(std::vector<std::shared_ptr<gate_port>> gates) {
+    flush_gates();
+    gates_ = std::move(gates);
+  }
+
+  /// Hands on what the gates batched (gate_port::flush).
+  void flush_gates() {
+    for (auto& g : gates_)
+      g->flush();
+  }
 
   /// The gate of `origin` (a ticket's).
   gate_port& gate(std::uint32_t origin) { return *gates_.at(origin); }

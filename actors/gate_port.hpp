@@ -37,6 +37,9 @@ public:
   virtual void set_full(const std::string& key, bool full) = 0;
   /// Partition `p` holds more than partition.max_pending invocations, or has room again.
   virtual void set_partition_full(std::uint32_t p, bool full) = 0;
+  /// Hands on what the port batched (a port that batches reports asks its
+  /// partition for this call; the others have nothing to do).
+  virtual void flush() {}
 };
 
 } // namespace hearth::actors

@@ -236,6 +236,7 @@ using reply_atom = caf::atom_constant<caf::atom("reply")>;       // I/O thread -
 using effects_atom = caf::atom_constant<caf::atom("effects")>;   // A -> P
 using failed_atom = caf::atom_constant<caf::atom("failed")>;     // A -> P
 using flush_atom = caf::atom_constant<caf::atom("flush")>;       // P -> P: commit the staged effects
+using gflush_atom = caf::atom_constant<caf::atom("gflush")>;     // P -> P: send the remote gates' reports
 using register_atom = caf::atom_constant<caf::atom("register")>; // A -> P (reply: specs)
 using tick_atom = caf::atom_constant<caf::atom("tick")>;         // P -> P, delayed messages
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;       // P -> P, passivation

@@ -685,7 +685,8 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         if (i == origin)
           ports.push_back(st->cfg.gates.at(0));
         else
-          ports.push_back(std::make_shared<remote_gate>(gates[i]));
+          ports.push_back(std::make_shared<remote_gate>(
+            gates[i], [self] { self->send(self, gflush_atom::value); }));
       st->admit.set_gates(std::move(ports));
       return caf::ok_atom::value;
     },
@@ -753,6 +754,9 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       return st->staged.back().done;
     },
     [=](flush_atom) { commit_staged(st); },
+    // A remote gate asked for this when it took its first report since the
+    // last flush: the reports of the messages handled meanwhile go as one.
+    [=](gflush_atom) { st->admit.flush_gates(); },
     [=](failed_atom, failure& f) -> caf::result<caf::ok_atom> {
       if (!on_failure(st, f))
         return caf::make_error(caf::sec::runtime_error, "the dead letter was not committed");

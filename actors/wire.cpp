@@ -1,5 +1,7 @@
 #include "actors/wire.hpp"
 
+#include "actors/remote_gate.hpp"
+
 #include "protocol/primitives.hpp"
 
 #include <functional>
@@ -18,6 +20,7 @@ void add_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<member_info>("hearth::member_info");
   cfg.add_message_type<cluster_view>("hearth::cluster_view");
   cfg.add_message_type<invocation_record>("hearth::invocation_record");
+  cfg.add_message_type<gate_reports>("hearth::gate_reports");
   cfg.add_message_type<part_ack>("hearth::part_ack");
   cfg.add_message_type<source_position>("hearth::source_position");
   cfg.add_message_type<checkpoint_info>("hearth::checkpoint_info");
@@ -116,6 +119,17 @@ status check_wire_types(caf::actor_system& sys) {
     },
   };
   // Types carrying many fields: compared by a few that cover every nested type.
+  gate_reports reports{{1, 2}, {3}, {invocation_record{5, 2, true, {"count"}, 1, 0, 0, "why"}}, {4},
+                       {"ns/t:k"}, {1}, {6}, {0}};
+  all.push_back([&] {
+    return round_trip<gate_reports>(sys, "gate_reports", reports, [](const gate_reports& a, const gate_reports& b) {
+      return a.accepted == b.accepted && a.applied == b.applied && a.applied_by.size() == 1
+             && b.applied_by.size() == 1 && a.applied_by[0].failure == b.applied_by[0].failure
+             && a.applied_by[0].states_changed == b.applied_by[0].states_changed
+             && a.lost == b.lost && a.full_keys == b.full_keys && a.full_flags == b.full_flags
+             && a.full_partitions == b.full_partitions && a.partition_flags == b.partition_flags;
+    });
+  });
   part_ack ack{7, 3, {"part-a", "part-b"}, {{5, "out", "payload"}}, 2, 99};
   all.push_back([&] {
     return round_trip<part_ack>(sys, "part_ack", ack, [](const part_ack& a, const part_ack& b) {
