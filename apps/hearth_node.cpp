@@ -39,6 +39,10 @@ struct settings {
   std::uint32_t max_key_groups = 128;
   std::uint64_t max_body_bytes = 32ull << 20;
   unsigned ingress_threads = 64;
+  // CAF's worker threads (partitions, address actors): one core is left to
+  // the node's I/O threads (the ingress and function-client event loops, the
+  // log writer), which wait on no worker.
+  unsigned scheduler_threads = std::max(2u, std::thread::hardware_concurrency()) - 1;
   std::uint64_t idle_ms = 60'000;
   std::uint64_t max_live = 100'000;
   std::uint64_t max_pending = 10'000;
@@ -164,6 +168,8 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.max_body_bytes = number(key, value, 1, 1ull << 31);
     else if (key == "ingress.threads")
       s.ingress_threads = static_cast<unsigned>(number(key, value, 1, 4096));
+    else if (key == "scheduler.threads")
+      s.scheduler_threads = static_cast<unsigned>(number(key, value, 1, 1024));
     else if (key == "passivation.idle_ms")
       s.idle_ms = number(key, value, 1, 1ull << 40);
     else if (key == "passivation.max_live")
@@ -211,6 +217,7 @@ settings parse_settings(const std::vector<std::string>& sets) {
     else
       die(2, "--set " + kv + ": unknown setting '" + key
                + "' (known: partitions, max_key_groups, ingress.max_body_bytes, ingress.threads, "
+                 "scheduler.threads, "
                  "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
                  "health.min_free_bytes, health.max_checkpoint_age, http.max_connections, "
@@ -445,7 +452,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config cfg;
-  cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(s.scheduler_threads));
   if (clustered) {
     // Every node the same (cluster notes): a timeout on one node only would
     // disconnect healthy peers.
