@@ -7,9 +7,10 @@
 // copy), reads the answer with Beast's parser (limits: headers 16 KiB, body
 // payload_max_bytes) and hands the decoded FromFunction to its completion.
 // Failures are retried with retry_policy's backoff within the call budget,
-// like the libcurl client; a kept-alive connection found dead when reused
-// (the server closed it while idle) is replaced once without counting an
-// attempt.
+// like the libcurl client. A kept-alive connection is peeked at before reuse
+// (one the server closed while idle is dropped); one that turns out closed
+// with nothing answered anyway (closed between the peek and the request) is
+// replaced without counting an attempt.
 
 #include "io/endpoint_url.hpp"
 #include "io/function_client.hpp"
@@ -167,16 +168,15 @@ public:
   }
 
   void shutdown() override {
-    std::unique_ptr<function_client> tls;
+    function_client* tls = nullptr;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (stopping_.exchange(true))
         return;
-      tls = std::move(tls_);
+      tls = tls_.get(); // no new one after this (tls_client checks stopping_)
     }
     if (tls)
       tls->shutdown();
-    retired_tls_ = std::move(tls);
     guard_.reset();
     io_.stop();
     if (thread_.joinable())
@@ -267,28 +267,27 @@ private:
     conn->ttl = c->req.transport.pool_ttl;
     auto left = c->policy->remaining(clock::now());
     arm(conn, std::min(left, c->req.transport.connect));
-    auto turn = conn->turn;
     const target& t = *c->where;
     if (!t.unix_socket.empty()) {
       asio::local::stream_protocol::endpoint ep{t.unix_socket};
-      conn->socket.async_connect(ep, [this, c, conn, turn](boost::system::error_code ec) mutable {
-        connected(std::move(c), std::move(conn), turn, ec);
+      conn->socket.async_connect(ep, [this, c, conn](boost::system::error_code ec) mutable {
+        connected(std::move(c), std::move(conn), ec);
       });
       return;
     }
-    resolver_.async_resolve(t.host, t.port, [this, c, conn, turn](boost::system::error_code ec,
-                                                                 asio::ip::tcp::resolver::results_type found) mutable {
-      if (ec || conn->turn != turn || conn->timed_out) {
+    resolver_.async_resolve(t.host, t.port, [this, c, conn](boost::system::error_code ec,
+                                                           asio::ip::tcp::resolver::results_type found) mutable {
+      if (ec || conn->timed_out) {
         failed(std::move(c), std::move(conn), ec ? ec : asio::error::timed_out, "resolving");
         return;
       }
-      connect_next(std::move(c), std::move(conn), turn, std::vector<asio::ip::tcp::endpoint>(found.begin(), found.end()), 0);
+      connect_next(std::move(c), std::move(conn), std::vector<asio::ip::tcp::endpoint>(found.begin(), found.end()), 0);
     });
   }
 
   /// Tries the resolved addresses in turn.
-  void connect_next(std::shared_ptr<call> c, conn_ptr conn, std::uint64_t turn,
-                    std::vector<asio::ip::tcp::endpoint> eps, size_t i) {
+  void connect_next(std::shared_ptr<call> c, conn_ptr conn, std::vector<asio::ip::tcp::endpoint> eps,
+                    size_t i) {
     if (i >= eps.size()) {
       failed(std::move(c), std::move(conn), asio::error::host_not_found, "connecting");
       return;
@@ -297,19 +296,19 @@ private:
     boost::system::error_code ignored;
     conn->socket.close(ignored);
     conn->socket.async_connect(asio::generic::stream_protocol::endpoint{ep},
-                               [this, c, conn, turn, eps = std::move(eps), i](boost::system::error_code ec) mutable {
+                               [this, c, conn, eps = std::move(eps), i](boost::system::error_code ec) mutable {
                                  if (ec && !conn->timed_out && i + 1 < eps.size()) {
-                                   connect_next(std::move(c), std::move(conn), turn, std::move(eps), i + 1);
+                                   connect_next(std::move(c), std::move(conn), std::move(eps), i + 1);
                                    return;
                                  }
                                  if (!ec)
                                    ::setsockopt(conn->socket.native_handle(), IPPROTO_TCP, TCP_NODELAY,
                                                 &one_, sizeof one_);
-                                 connected(std::move(c), std::move(conn), turn, ec);
+                                 connected(std::move(c), std::move(conn), ec);
                                });
   }
 
-  void connected(std::shared_ptr<call> c, conn_ptr conn, std::uint64_t, boost::system::error_code ec) {
+  void connected(std::shared_ptr<call> c, conn_ptr conn, boost::system::error_code ec) {
     if (ec || conn->timed_out) {
       failed(std::move(c), std::move(conn), ec ? ec : asio::error::timed_out, "connecting");
       return;
@@ -332,6 +331,17 @@ private:
     });
   }
 
+  /// A completion handler for one step of an attempt: on an error the attempt
+  /// failed (while `doing`), otherwise `next` runs.
+  template <class Next>
+  auto then(const std::shared_ptr<call>& c, const conn_ptr& conn, const char* doing, Next next) {
+    return [this, c, conn, doing, next = std::move(next)](boost::system::error_code ec, size_t) mutable {
+      if (ec)
+        return failed(std::move(c), std::move(conn), ec, doing);
+      next();
+    };
+  }
+
   /// Writes the request of `c` on `conn`, then reads the answer.
   void send(std::shared_ptr<call> c, conn_ptr conn) {
     arm(conn, c->policy->remaining(clock::now()));
@@ -342,40 +352,21 @@ private:
     conn->parser->header_limit(16 << 10);
     conn->parser->body_limit(c->req.transport.payload_max_bytes);
     std::array<asio::const_buffer, 2> out{asio::buffer(conn->head), asio::buffer(c->req.body)};
-    asio::async_write(conn->socket, out, [this, c, conn](boost::system::error_code ec, size_t) mutable {
-      if (ec) {
-        failed(std::move(c), std::move(conn), ec, "sending");
-        return;
-      }
-      // The header first: Beast 1.74's eager parse (async_read) skips the
-      // Content-Length check against body_limit when the header and the body
-      // arrive in one read, and would take any size; the header-only read
-      // makes the check.
+    asio::async_write(conn->socket, out, then(c, conn, "sending", [this, c, conn] {
+      // The header first: Beast 1.74's eager parse (what async_read does)
+      // loses the body_limit error of a Content-Length when the body arrived
+      // in the same read, and takes any size; the header-only read keeps it.
+      // The body's own reads check chunked and read-to-end bodies.
       http::async_read_header(conn->socket, conn->buffer, *conn->parser,
-                              [this, c, conn](boost::system::error_code ec, size_t) mutable {
-                                if (ec) {
-                                  failed(std::move(c), std::move(conn), ec, "receiving");
-                                  return;
-                                }
-                                read_body(std::move(c), std::move(conn));
-                              });
-    });
+                              then(c, conn, "receiving", [this, c, conn] {
+                                if (conn->parser->is_done())
+                                  return answered(c, conn);
+                                http::async_read(conn->socket, conn->buffer, *conn->parser,
+                                                 then(c, conn, "receiving", [this, c, conn] { answered(c, conn); }));
+                              }));
+    }));
   }
 
-  void read_body(std::shared_ptr<call> c, conn_ptr conn) {
-    if (conn->parser->is_done()) {
-      answered(std::move(c), std::move(conn));
-      return;
-    }
-    http::async_read(conn->socket, conn->buffer, *conn->parser,
-                     [this, c, conn](boost::system::error_code ec, size_t) mutable {
-                       if (ec) {
-                         failed(std::move(c), std::move(conn), ec, "receiving");
-                         return;
-                       }
-                       answered(std::move(c), std::move(conn));
-                     });
-  }
 
   /// One attempt ended with an answer.
   void answered(std::shared_ptr<call> c, conn_ptr conn) {
@@ -388,10 +379,7 @@ private:
     conn->parser.reset();
     end_attempt(std::move(conn), keep);
     c->attempt++;
-    if (body.size() > c->req.transport.payload_max_bytes) { // a chunked body past the parser's check
-      c->last_error = "response exceeds payload_max_bytes ("
-                      + std::to_string(c->req.transport.payload_max_bytes) + ")";
-    } else if (status >= 200 && status < 300 && body.empty()) {
+    if (status >= 200 && status < 300 && body.empty()) {
       // Every SDK answers with a body (even "no effects" encodes to bytes), so
       // an empty 2xx is a misrouted call (wrong URL, a proxy), not a result.
       c->last_error = "HTTP " + std::to_string(status) + " with an empty body";
@@ -520,7 +508,6 @@ private:
   std::atomic<bool> stopping_{false};
   std::mutex mtx_; // tls_
   std::unique_ptr<function_client> tls_;
-  std::unique_ptr<function_client> retired_tls_;
   // I/O thread only:
   std::map<std::string, std::unique_ptr<target>> targets_; // by URL; null: libcurl's
   std::map<std::string, std::vector<conn_ptr>> pools_;    // idle connections by target
