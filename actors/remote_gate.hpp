@@ -29,29 +29,58 @@ namespace hearth::actors {
 
 using greports_atom = caf::atom_constant<caf::atom("greports")>;
 
+/// gate_port::applied, as sent.
+struct applied_report {
+  std::uint64_t offset = 0;
+  invocation_record batch;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, applied_report& x) {
+  return f(caf::meta::type_name("hearth::applied_report"), x.offset, x.batch);
+}
+
+/// gate_port::set_full, as sent.
+struct full_report {
+  std::string key;
+  bool full = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, full_report& x) {
+  return f(caf::meta::type_name("hearth::full_report"), x.key, x.full);
+}
+
+/// gate_port::set_partition_full, as sent.
+struct partition_full_report {
+  std::uint32_t partition = 0;
+  bool full = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_full_report& x) {
+  return f(caf::meta::type_name("hearth::partition_full_report"), x.partition, x.full);
+}
+
 /// What one partition reported to one remote gate since its last flush,
 /// applied by the gate in this order: accepted, applied, lost, then the
 /// full flags in the order they were set.
 struct gate_reports {
   std::vector<std::uint64_t> accepted;
-  std::vector<std::uint64_t> applied;          // offsets ...
-  std::vector<invocation_record> applied_by;   // ... and the batch that carried each
+  std::vector<applied_report> applied;
   std::vector<std::uint64_t> lost;
-  std::vector<std::string> full_keys;
-  std::vector<std::uint8_t> full_flags;        // per full_keys entry: 1 full, 0 room again
-  std::vector<std::uint32_t> full_partitions;
-  std::vector<std::uint8_t> partition_flags;   // per full_partitions entry
+  std::vector<full_report> full;
+  std::vector<partition_full_report> partitions_full;
 
   bool empty() const {
-    return accepted.empty() && applied.empty() && lost.empty() && full_keys.empty()
-           && full_partitions.empty();
+    return accepted.empty() && applied.empty() && lost.empty() && full.empty() && partitions_full.empty();
   }
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, gate_reports& x) {
-  return f(caf::meta::type_name("hearth::gate_reports"), x.accepted, x.applied, x.applied_by, x.lost,
-           x.full_keys, x.full_flags, x.full_partitions, x.partition_flags);
+  return f(caf::meta::type_name("hearth::gate_reports"), x.accepted, x.applied, x.lost, x.full,
+           x.partitions_full);
 }
 
 class remote_gate final : public gate_port {
@@ -61,24 +90,14 @@ public:
   remote_gate(caf::actor gate, std::function<void()> remind)
     : gate_(std::move(gate)), remind_(std::move(remind)) {}
 
-  void accept(std::uint64_t offset) override {
-    pending().accepted.push_back(offset);
-  }
+  void accept(std::uint64_t offset) override { pending().accepted.push_back(offset); }
   void applied(std::uint64_t offset, const invocation_record& batch) override {
-    auto& p = pending();
-    p.applied.push_back(offset);
-    p.applied_by.push_back(batch);
+    pending().applied.push_back({offset, batch});
   }
   void lost(std::uint64_t offset) override { pending().lost.push_back(offset); }
-  void set_full(const std::string& key, bool full) override {
-    auto& p = pending();
-    p.full_keys.push_back(key);
-    p.full_flags.push_back(full ? 1 : 0);
-  }
+  void set_full(const std::string& key, bool full) override { pending().full.push_back({key, full}); }
   void set_partition_full(std::uint32_t part, bool full) override {
-    auto& p = pending();
-    p.full_partitions.push_back(part);
-    p.partition_flags.push_back(full ? 1 : 0);
+    pending().partitions_full.push_back({part, full});
   }
   void flush() override {
     reminded_ = false;
@@ -103,22 +122,25 @@ private:
   bool reminded_ = false;
 };
 
+/// Hands `r` to `gate`, in gate_reports' order.
+inline void apply_reports(gate_port& gate, const gate_reports& r) {
+  for (auto offset : r.accepted)
+    gate.accept(offset);
+  for (auto& a : r.applied)
+    gate.applied(a.offset, a.batch);
+  for (auto offset : r.lost)
+    gate.lost(offset);
+  for (auto& f : r.full)
+    gate.set_full(f.key, f.full);
+  for (auto& p : r.partitions_full)
+    gate.set_partition_full(p.partition, p.full);
+}
+
 /// The gate actor of a node: hands the reports of other nodes' partitions
 /// to `gate` (thread-safe, never blocks).
 inline caf::behavior gate_actor(caf::event_based_actor*, std::shared_ptr<gate_port> gate) {
   return {
-    [=](greports_atom, const gate_reports& r) {
-      for (auto offset : r.accepted)
-        gate->accept(offset);
-      for (size_t i = 0; i < r.applied.size() && i < r.applied_by.size(); ++i)
-        gate->applied(r.applied[i], r.applied_by[i]);
-      for (auto offset : r.lost)
-        gate->lost(offset);
-      for (size_t i = 0; i < r.full_keys.size() && i < r.full_flags.size(); ++i)
-        gate->set_full(r.full_keys[i], r.full_flags[i] != 0);
-      for (size_t i = 0; i < r.full_partitions.size() && i < r.partition_flags.size(); ++i)
-        gate->set_partition_full(r.full_partitions[i], r.partition_flags[i] != 0);
-    },
+    [=](greports_atom, const gate_reports& r) { apply_reports(*gate, r); },
   };
 }
 

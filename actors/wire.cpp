@@ -119,15 +119,20 @@ status check_wire_types(caf::actor_system& sys) {
     },
   };
   // Types carrying many fields: compared by a few that cover every nested type.
-  gate_reports reports{{1, 2}, {3}, {invocation_record{5, 2, true, {"count"}, 1, 0, 0, "why"}}, {4},
-                       {"ns/t:k"}, {1}, {6}, {0}};
+  gate_reports reports{{1, 2},
+                       {{3, invocation_record{5, 2, true, {"count"}, 1, 0, 0, "why"}}},
+                       {4},
+                       {{"ns/t:k", true}},
+                       {{6, false}}};
   all.push_back([&] {
     return round_trip<gate_reports>(sys, "gate_reports", reports, [](const gate_reports& a, const gate_reports& b) {
-      return a.accepted == b.accepted && a.applied == b.applied && a.applied_by.size() == 1
-             && b.applied_by.size() == 1 && a.applied_by[0].failure == b.applied_by[0].failure
-             && a.applied_by[0].states_changed == b.applied_by[0].states_changed
-             && a.lost == b.lost && a.full_keys == b.full_keys && a.full_flags == b.full_flags
-             && a.full_partitions == b.full_partitions && a.partition_flags == b.partition_flags;
+      return a.accepted == b.accepted && a.applied.size() == 1 && b.applied.size() == 1
+             && a.applied[0].offset == b.applied[0].offset
+             && a.applied[0].batch.failure == b.applied[0].batch.failure
+             && a.applied[0].batch.states_changed == b.applied[0].batch.states_changed
+             && a.lost == b.lost && b.full.size() == 1 && b.full[0].key == "ns/t:k" && b.full[0].full
+             && b.partitions_full.size() == 1 && b.partitions_full[0].partition == 6
+             && !b.partitions_full[0].full;
     });
   });
   part_ack ack{7, 3, {"part-a", "part-b"}, {{5, "out", "payload"}}, 2, 99};
