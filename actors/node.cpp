@@ -740,43 +740,59 @@ std::vector<partition_stats> node::stats() {
   return out;
 }
 
-std::pair<std::uint64_t, std::vector<actor_summary>>
+result<std::pair<std::uint64_t, std::vector<actor_summary>>>
 node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   q.limit = offset + limit;
   std::uint64_t total = 0;
   std::vector<actor_summary> all;
   auto pipe = current();
   if (!pipe || !pipe->running)
-    return {0, {}};
+    return std::pair<std::uint64_t, std::vector<actor_summary>>{};
   caf::scoped_actor self{*sys_};
-  for (auto& p : pipe->all)
-    self->request(p, std::chrono::seconds{30}, actors_atom::value, q)
+  std::optional<error> failed;
+  for (size_t i = 0; i < pipe->all.size() && !failed; ++i)
+    self->request(pipe->all[i], std::chrono::seconds{30}, actors_atom::value, q)
       .receive(
         [&](actor_page& page) {
           total += page.total;
           all.insert(all.end(), std::make_move_iterator(page.actors.begin()),
                      std::make_move_iterator(page.actors.end()));
         },
-        [](caf::error&) {});
+        [&](caf::error& e) { failed = not_answered(i, e); });
+  if (failed)
+    return *failed;
   std::sort(all.begin(), all.end(), [](const actor_summary& a, const actor_summary& b) {
     return a.address < b.address;
   });
   std::vector<actor_summary> out;
   for (auto i = offset; i < all.size() && out.size() < limit; ++i)
     out.push_back(std::move(all[i]));
-  return {total, std::move(out)};
+  return std::pair<std::uint64_t, std::vector<actor_summary>>{total, std::move(out)};
 }
 
-address_detail node::inspect(const protocol::address& a) {
+error node::not_answered(size_t global_partition, const caf::error& why) const {
+  return error{errc::unavailable, "partition " + std::to_string(global_partition)
+                                    + " did not answer: " + sys_->render(why)};
+}
+
+result<address_detail> node::inspect(const protocol::address& a) {
   address_detail out;
   auto pipe = current();
-  auto owner = pipe ? owner_of(*pipe, protocol::key_group_of(a.id, opts_.max_key_groups))
-                    : caf::actor{};
+  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
+  auto owner = pipe ? owner_of(*pipe, kg) : caf::actor{};
   if (!owner)
     return out;
   caf::scoped_actor self{*sys_};
+  std::optional<error> failed;
   self->request(owner, std::chrono::seconds{30}, inspect_atom::value, a)
-    .receive([&](address_detail& d) { out = std::move(d); }, [](caf::error&) {});
+    .receive([&](address_detail& d) { out = std::move(d); },
+             [&](caf::error& e) {
+               failed = not_answered(protocol::partition_of(kg, opts_.max_key_groups,
+                                                            static_cast<std::uint32_t>(pipe->all.size())),
+                                     e);
+             });
+  if (failed)
+    return *failed;
   return out;
 }
 

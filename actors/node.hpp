@@ -191,12 +191,16 @@ public:
   std::vector<partition_stats> stats();
 
   /// Live address actors matching `q`, sorted by address: the total and the
-  /// page [offset, offset + limit).
-  std::pair<std::uint64_t, std::vector<actor_summary>> actors(actor_query q, std::uint64_t offset,
-                                                              std::uint64_t limit);
+  /// page [offset, offset + limit). errc::unavailable, naming it, when a
+  /// partition (on this node or another) does not answer within 30 s: a
+  /// listing is never silently short.
+  result<std::pair<std::uint64_t, std::vector<actor_summary>>>
+  actors(actor_query q, std::uint64_t offset, std::uint64_t limit);
 
-  /// Everything known about address `a` (`known` is false when nothing is).
-  address_detail inspect(const protocol::address& a);
+  /// Everything known about address `a` (`known` is false when nothing is);
+  /// errc::unavailable when its owner does not answer within 30 s (never
+  /// "nothing known" for a partition that was not heard).
+  result<address_detail> inspect(const protocol::address& a);
 
   /// The newest completed checkpoints, oldest first.
   std::vector<checkpoint_info> checkpoints();
@@ -251,6 +255,9 @@ private:
   void spawn_partition(pipeline& p, std::uint32_t local, partition_config cfg);
   /// The partition that owns `kg` in the running pipeline (null: none).
   caf::actor owner_of(const pipeline& p, protocol::key_group kg) const;
+  /// The error of an admin call that global partition `global_partition`
+  /// did not answer.
+  error not_answered(size_t global_partition, const caf::error& why) const;
 
   // Cluster mode (node_cluster.cpp), all on the supervisor's thread.
   void supervise_cluster();

@@ -556,7 +556,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       q.prefix = query_param(req, "prefix").value_or("");
       if (!q.type.empty() && q.type.find('/') == std::string::npos)
         return bad_param("type must be <namespace>/<name>");
-      auto [total, page] = n.actors(q, *offset, *limit);
+      auto listed = n.actors(q, *offset, *limit);
+      if (!listed)
+        return io::json_error(status_of(listed.err().code), listed.err().message);
+      auto& [total, page] = *listed;
       json list = json::array();
       for (auto& a : page)
         list.push_back(to_json(a));
@@ -574,7 +577,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       if (!target)
         return io::json_error(400, "use /actors/<namespace>/<type>/<id>: " + target.err().message);
       if (!sending && req.method == "GET") {
-        auto d = n.inspect(*target);
+        auto found = n.inspect(*target);
+        if (!found)
+          return io::json_error(status_of(found.err().code), found.err().message);
+        auto& d = *found;
         if (!d.known)
           return io::json_error(404, "no address " + target->to_string()
                                        + " (not live, no state, no delayed messages)");

@@ -147,6 +147,9 @@ function spawnNode({ module, moduleName = 'module.yaml', args = [], dataDir, adm
   const argv = ['--module', moduleFile, '--data-dir', data];
   if (adminPort !== null) argv.push('--admin-port', String(adminPort));
   argv.push(...args);
+  // HEARTH_NODE_ARGS: more arguments for every node a test starts (for
+  // example `--set scheduler.threads=1`), to run a suite in another setting.
+  if (process.env.HEARTH_NODE_ARGS) argv.push(...process.env.HEARTH_NODE_ARGS.split(/\s+/).filter(Boolean));
   const child = spawn(nodeBinary(), argv, {
     stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, env: env ? { ...process.env, ...env } : process.env,
   });
