@@ -255,8 +255,12 @@ using part_failed_atom = caf::atom_constant<caf::atom("partfail")>; // writer ->
 using write_atom = caf::atom_constant<caf::atom("write")>;       // P -> writer
 using log_atom = caf::atom_constant<caf::atom("log")>;           // log writer -> source
 using setup_atom = caf::atom_constant<caf::atom("setup")>;       // node -> C, source
-using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: list
-using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: one address
+// node -> P: (actors_atom, actor_query, index, reply_to); P -> reply_to:
+// (actors_atom, index, actor_page)
+using actors_atom = caf::atom_constant<caf::atom("actors")>;
+// node -> P: (inspect_atom, address, reply_to); P -> reply_to: (inspect_atom,
+// address_detail)
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
 using connector_atom = caf::atom_constant<caf::atom("connector")>; // connector -> source (reply: ok once fed)

@@ -748,19 +748,35 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   auto pipe = current();
   if (!pipe || !pipe->running)
     return std::pair<std::uint64_t, std::vector<actor_summary>>{};
+  // Asked all at once; each answers to this call's own actor (a fresh one:
+  // no late answer of an earlier call can arrive here).
   caf::scoped_actor self{*sys_};
-  std::optional<error> failed;
-  for (size_t i = 0; i < pipe->all.size() && !failed; ++i)
-    self->request(pipe->all[i], std::chrono::seconds{30}, actors_atom::value, q)
-      .receive(
-        [&](actor_page& page) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  std::vector<bool> heard(pipe->all.size(), false);
+  for (size_t i = 0; i < pipe->all.size(); ++i)
+    self->send(pipe->all[i], actors_atom::value, q, static_cast<std::uint32_t>(i), me);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  for (size_t answered = 0; answered < heard.size();) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    bool timed_out = left <= decltype(left)::zero();
+    if (!timed_out)
+      self->receive(
+        [&](actors_atom, std::uint32_t i, actor_page& page) {
+          if (i >= heard.size() || heard[i])
+            return;
+          heard[i] = true;
+          ++answered;
           total += page.total;
           all.insert(all.end(), std::make_move_iterator(page.actors.begin()),
                      std::make_move_iterator(page.actors.end()));
         },
-        [&](caf::error& e) { failed = not_answered(i, e); });
-  if (failed)
-    return *failed;
+        caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left))
+          >> [&] { timed_out = true; });
+    if (timed_out) {
+      auto i = static_cast<size_t>(std::find(heard.begin(), heard.end(), false) - heard.begin());
+      return not_answered(i);
+    }
+  }
   std::sort(all.begin(), all.end(), [](const actor_summary& a, const actor_summary& b) {
     return a.address < b.address;
   });
@@ -770,9 +786,9 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   return std::pair<std::uint64_t, std::vector<actor_summary>>{total, std::move(out)};
 }
 
-error node::not_answered(size_t global_partition, const caf::error& why) const {
+error node::not_answered(size_t global_partition) const {
   return error{errc::unavailable, "partition " + std::to_string(global_partition)
-                                    + " did not answer: " + sys_->render(why)};
+                                    + " did not answer within 30 s"};
 }
 
 result<address_detail> node::inspect(const protocol::address& a) {
@@ -783,16 +799,13 @@ result<address_detail> node::inspect(const protocol::address& a) {
   if (!owner)
     return out;
   caf::scoped_actor self{*sys_};
-  std::optional<error> failed;
-  self->request(owner, std::chrono::seconds{30}, inspect_atom::value, a)
-    .receive([&](address_detail& d) { out = std::move(d); },
-             [&](caf::error& e) {
-               failed = not_answered(protocol::partition_of(kg, opts_.max_key_groups,
-                                                            static_cast<std::uint32_t>(pipe->all.size())),
-                                     e);
-             });
-  if (failed)
-    return *failed;
+  self->send(owner, inspect_atom::value, a, caf::actor_cast<caf::actor>(self));
+  bool timed_out = false;
+  self->receive([&](inspect_atom, address_detail& d) { out = std::move(d); },
+                caf::after(std::chrono::seconds{30}) >> [&] { timed_out = true; });
+  if (timed_out)
+    return not_answered(
+      protocol::partition_of(kg, opts_.max_key_groups, static_cast<std::uint32_t>(pipe->all.size())));
   return out;
 }
 

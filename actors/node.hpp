@@ -256,8 +256,8 @@ private:
   /// The partition that owns `kg` in the running pipeline (null: none).
   caf::actor owner_of(const pipeline& p, protocol::key_group kg) const;
   /// The error of an admin call that global partition `global_partition`
-  /// did not answer.
-  error not_answered(size_t global_partition, const caf::error& why) const;
+  /// did not answer within 30 s.
+  error not_answered(size_t global_partition) const;
 
   // Cluster mode (node_cluster.cpp), all on the supervisor's thread.
   void supervise_cluster();

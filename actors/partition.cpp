@@ -790,16 +790,20 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       state::write_batch wb;
       return st->letters.stage_drop(key_group{kg}, seq, wb) && commit(st, wb);
     },
-    [=](actors_atom, actor_query& q) {
+    // The admin reads answer to the handle they carry, not to the sender:
+    // across some pair of nodes CAF 0.17.6 delivers messages without their
+    // sender (docs/cluster.md, "Known issue"), and a handle in the message
+    // names its node itself.
+    [=](actors_atom, actor_query& q, std::uint32_t index, caf::actor& reply_to) {
       auto page = st->live.list(q);
       for (auto& a : page.actors)
         a.node = st->cfg.node_id;
-      return page;
+      self->send(reply_to, actors_atom::value, index, std::move(page));
     },
-    [=](inspect_atom, protocol::address& a) {
+    [=](inspect_atom, protocol::address& a, caf::actor& reply_to) {
       auto d = inspect(st, a);
       d.summary.node = st->cfg.node_id;
-      return d;
+      self->send(reply_to, inspect_atom::value, std::move(d));
     },
     [=](stats_atom) { return stats_of(st); },
   };
