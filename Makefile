@@ -8,7 +8,7 @@ SAN_DIR ?= build-sanitize
 SAN_CXX ?= clang++
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build test unit demo demo-cluster demo-aws bench soak clean sanitize sanitize-build fuzz
+.PHONY: all deps build test unit demo demo-cluster demo-aws bench soak soak-cluster clean sanitize sanitize-build fuzz
 
 all: build
 
@@ -78,6 +78,14 @@ soak: deps
 	SMOKE_COMMANDS=200000 SMOKE_KILLS=12 SMOKE_FUNCTION_KILLS=3 SMOKE_TIMEOUT_MS=900000 \
 	  HEARTH_NODE=$(CURDIR)/$(BUILD_DIR)/bin/hearth-node \
 	  node --test --test-reporter=spec tests/integration/smoke_verifier.test.js
+
+# 100 fresh four-node clusters, each read through every node's admin API
+# (tests/integration/cluster_rounds.test.js; `make test` runs 2). Add
+# HEARTH_NODE_ARGS="--set scheduler.threads=1" to run them with one CAF worker.
+soak-cluster: deps
+	@$(MAKE) --no-print-directory build
+	CLUSTER_ROUNDS=100 HEARTH_NODE=$(CURDIR)/$(BUILD_DIR)/bin/hearth-node \
+	  node --test --test-reporter=spec tests/integration/cluster_rounds.test.js
 
 clean:
 	rm -rf $(BUILD_DIR) build-release $(SAN_DIR)

@@ -1,5 +1,7 @@
 #include "actors/cluster_agent.hpp"
 
+#include "actors/ask.hpp"
+
 #include "protocol/key_group.hpp"
 #include "state/atomic_file.hpp"
 
@@ -147,6 +149,7 @@ struct agent_state {
   caf::actor keeper_agent;                     // member: who sent the last restore
   bool leaving = false;                        // a drained member asked to leave
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> view_times; // keeper: when each epoch began
+  questions asked;                             // of other agents and the checkpoint coordinator
 
   agent_state(cluster_agent_config c)
     : cfg(std::move(c)), fence(cfg.self.id, cfg.self.incarnation) {}
@@ -340,19 +343,12 @@ void renew(const state_ptr& st, std::uint64_t epoch, const std::string& why) {
     arm_retry(st);
 }
 
-/// A membership change as an answer to its requester.
-caf::result<cluster_view> answer(result<cluster_view> v) {
+/// Answers question `r` with a membership change (or why there is none).
+void answer_view(const reply_to& r, result<cluster_view> v) {
   if (!v)
-    return caf::make_error(caf::sec::runtime_error, v.err().message);
-  return std::move(*v);
-}
-
-/// The same, through a promise.
-void answer(caf::typed_response_promise<cluster_view>& rp, result<cluster_view> v) {
-  if (!v)
-    rp.deliver(caf::make_error(caf::sec::runtime_error, v.err().message));
+    answer(r, caf::make_error(caf::sec::runtime_error, v.err().message));
   else
-    rp.deliver(std::move(*v));
+    answer(r, std::move(*v));
 }
 
 /// Takes a checkpoint of the running epoch, then calls `then` (also when the
@@ -360,8 +356,8 @@ void answer(caf::typed_response_promise<cluster_view>& rp, result<cluster_view> 
 /// replays from the last checkpoint instead).
 void checkpoint_then(const state_ptr& st, std::function<void()> then) {
   auto started = std::chrono::steady_clock::now();
-  st->self->request(st->assembly.coordinator(), handover_timeout, trigger_atom::value)
-    .then(
+  st->asked.ask<checkpoint_info>(
+      st->self, st->assembly.coordinator(), handover_timeout,
       [=](checkpoint_info& info) {
         st->log("checkpoint " + std::to_string(info.id) + " taken for the handover in "
                 + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -374,7 +370,8 @@ void checkpoint_then(const state_ptr& st, std::function<void()> then) {
         st->log("no checkpoint for the handover (" + st->self->system().render(err)
                 + "): the change replays from the last one");
         then();
-      });
+      },
+      trigger_atom::value);
 }
 
 void adopt(const state_ptr& st, const cluster_view& v) {
@@ -479,9 +476,8 @@ void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
     st, where,
     [=](caf::actor agent) {
       // The coordinator may take a checkpoint before it answers (the handover).
-      st->self->request(agent, st->cfg.request_timeout + handover_timeout, join_atom::value,
-                        st->cfg.self, st->cfg.terms)
-        .then(
+      st->asked.ask<cluster_view>(
+          st->self, agent, st->cfg.request_timeout + handover_timeout,
           [=](cluster_view& v) {
             auto* me = v.find(st->cfg.self.id);
             if (!me || me->incarnation != st->cfg.self.incarnation) {
@@ -516,7 +512,8 @@ void join_at(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
               return st->answer_waiters();
             }
             join_at(st, targets, i + 1);
-          });
+          },
+          join_atom::value, st->cfg.self, st->cfg.terms);
     },
     [=](const std::string& why) {
       st->problem = why;
@@ -549,8 +546,8 @@ void resync(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
   connect(
     st, where,
     [=](caf::actor agent) {
-      st->self->request(agent, st->cfg.request_timeout, sync_atom::value, st->cfg.self)
-        .then(
+      st->asked.ask<cluster_view>(
+          st->self, agent, st->cfg.request_timeout,
           [=](cluster_view& v) {
             auto* c = v.find(v.coordinator);
             if (c && c->host == where.host && c->port == where.port)
@@ -569,7 +566,8 @@ void resync(const state_ptr& st, std::vector<endpoint> targets, size_t i) {
           [=](caf::error& err) {
             st->problem = "the coordinator does not answer: " + st->self->system().render(err);
             resync(st, targets, i + 1);
-          });
+          },
+          sync_atom::value, st->cfg.self);
     },
     [=](const std::string& why) {
       st->problem = "the coordinator is unreachable: " + why;
@@ -642,15 +640,17 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
     found(st, std::nullopt);
   };
   return {
-    [=](join_atom, member_info& m, cluster_terms& terms) -> caf::result<cluster_view> {
+    // From other nodes' agents, answered to the reply_to they carry
+    // (actors/ask.hpp), which is the asking agent itself.
+    [=](join_atom, member_info& m, cluster_terms& terms, reply_to& r) {
       if (!st->keeper) {
         // Not the coordinator: the view names it.
         if (st->last_view)
-          return *st->last_view;
-        return caf::make_error(caf::sec::runtime_error,
-                               "node '" + st->cfg.self.id + "' is not a member yet");
+          return answer(r, *st->last_view);
+        return answer(r, caf::make_error(caf::sec::runtime_error,
+                                         "node '" + st->cfg.self.id + "' is not a member yet"));
       }
-      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto sender = r.to;
       auto admit = [=]() -> result<cluster_view> {
         auto before = *st->keeper;
         auto v = st->keeper->join(m, terms);
@@ -666,26 +666,26 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       // checkpoint taken now, so the new epoch replays almost nothing.
       if (st->last_view->find(m.id) || !st->assembly.coordinator()
           || st->running_epoch != st->last_view->epoch || m.id == st->cfg.self.id)
-        return answer(admit());
-      auto rp = self->make_response_promise<cluster_view>();
-      checkpoint_then(st, [=]() mutable { answer(rp, admit()); });
-      return rp;
+        return answer_view(r, admit());
+      checkpoint_then(st, [=] { answer_view(r, admit()); });
     },
-    [=](sync_atom, member_info& m) -> caf::result<cluster_view> {
+    [=](sync_atom, member_info& m, reply_to& r) {
       if (!st->keeper || !st->last_view)
-        return caf::make_error(caf::sec::runtime_error,
-                               "node '" + st->cfg.self.id + "' is not the coordinator");
+        return answer(r, caf::make_error(caf::sec::runtime_error,
+                                         "node '" + st->cfg.self.id + "' is not the coordinator"));
       auto& v = *st->last_view;
       auto* known = v.find(m.id);
-      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto sender = r.to;
       auto it = st->peers.find(m.id);
       bool connected = it != st->peers.end() && it->second == sender;
       if (known && known->incarnation == m.incarnation && sender && !connected) {
         watch(st, m.id, m.incarnation, sender);
         catch_up(st, sender);
       }
-      return v; // a newer view than the member's is adopted by it
+      answer(r, v); // a newer view than the member's is adopted by it
     },
+    [=](answer_atom, std::uint64_t tag, caf::message& m) { st->asked.on_answer(tag, m); },
+    [=](silent_atom, std::uint64_t tag) { st->asked.on_silence(tag); },
     [=](view_atom, cluster_view& v) {
       if (!st->keeper)
         adopt(st, v);
@@ -726,15 +726,16 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       if (st->keeper || !st->member() || !st->reaches_coordinator())
         return;
       auto coordinator = st->peers.at(st->last_view->coordinator);
-      self->request(coordinator, st->cfg.request_timeout, sync_atom::value, st->cfg.self)
-        .then(
-          [=](cluster_view& v) {
-            if (v.epoch > st->fence.epoch()) {
-              st->log("view of epoch " + std::to_string(v.epoch) + " caught up");
-              adopt(st, v);
-            }
-          },
-          [](caf::error&) {}); // a lost coordinator is seen by its monitor
+      st->asked.ask<cluster_view>(
+        self, coordinator, st->cfg.request_timeout,
+        [=](cluster_view& v) {
+          if (v.epoch > st->fence.epoch()) {
+            st->log("view of epoch " + std::to_string(v.epoch) + " caught up");
+            adopt(st, v);
+          }
+        },
+        [](caf::error&) {}, // a lost coordinator is seen by its monitor
+        sync_atom::value, st->cfg.self);
     },
     [=](cstatus_atom) { return st->status(); },
     // -- the epoch's assembly ---------------------------------------------------
@@ -812,14 +813,28 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       }
       renew(st, epoch, why);
     },
+    // Local (the admin API): asks the coordinator, which may be this agent.
     [=](drain_atom, std::string& id) -> caf::result<cluster_view> {
-      if (!st->keeper) {
-        auto k = st->last_view ? st->peers.find(st->last_view->coordinator) : st->peers.end();
-        if (k == st->peers.end())
-          return caf::make_error(caf::sec::runtime_error, "the coordinator is unreachable");
-        self->delegate(k->second, drain_atom::value, std::move(id));
-        return caf::delegated<cluster_view>{};
-      }
+      caf::actor k;
+      if (st->keeper)
+        k = caf::actor_cast<caf::actor>(self);
+      else if (auto it = st->last_view ? st->peers.find(st->last_view->coordinator) : st->peers.end();
+               it != st->peers.end())
+        k = it->second;
+      if (!k)
+        return caf::make_error(caf::sec::runtime_error, "the coordinator is unreachable");
+      auto rp = self->make_response_promise<cluster_view>();
+      st->asked.ask<cluster_view>(
+        self, k, st->cfg.request_timeout + handover_timeout,
+        [=](cluster_view& v) mutable { rp.deliver(std::move(v)); },
+        [=](caf::error& err) mutable { rp.deliver(std::move(err)); }, drain_atom::value, std::move(id));
+      return rp;
+    },
+    // On the coordinator, from any member's agent (this one's included).
+    [=](drain_atom, std::string& id, reply_to& r) {
+      if (!st->keeper)
+        return answer(r, caf::make_error(caf::sec::runtime_error,
+                                         "node '" + st->cfg.self.id + "' is not the coordinator"));
       auto drain = [=]() -> result<cluster_view> {
         auto before = *st->keeper;
         auto v = st->keeper->drain(id);
@@ -833,11 +848,9 @@ caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config c
       };
       auto* m = st->last_view ? st->last_view->find(id) : nullptr;
       if (!m || m->draining || !st->assembly.coordinator() || st->running_epoch != st->last_view->epoch)
-        return answer(drain());
+        return answer_view(r, drain());
       // Its key groups move at a checkpoint taken now.
-      auto rp = self->make_response_promise<cluster_view>();
-      checkpoint_then(st, [=]() mutable { answer(rp, drain()); });
-      return rp;
+      checkpoint_then(st, [=] { answer_view(r, drain()); });
     },
     [=](leave_atom) {
       // On the drained node: ask the coordinator to remove this incarnation.

@@ -24,10 +24,11 @@
 // A member whose pipeline failed asks for a new epoch (renew); so does the
 // coordinator when an epoch is not assembled within `assembly_timeout`.
 //
-// Messages (atoms; wire types in wire.hpp):
-//   join_atom, member_info, cluster_terms -> cluster_view   (to any agent)
+// Messages (atoms; wire types in wire.hpp; "? T": a question carrying a
+// reply_to, answered with a T or an error, actors/ask.hpp):
+//   join_atom, member_info, cluster_terms ? cluster_view    (to any agent)
 //   view_atom, cluster_view                                  (coordinator -> members)
-//   sync_atom, member_info -> cluster_view                   (member -> coordinator)
+//   sync_atom, member_info ? cluster_view                    (member -> coordinator)
 //   start_atom, port -> cluster_status  (local, once published on `port`: answered
 //                                        when this node is a member, or an error)
 //   cstatus_atom -> cluster_status  (local)
@@ -36,7 +37,8 @@
 //   go_atom, cluster_wiring        (coordinator -> members)
 //   running_atom, epoch, node      (local, then to the coordinator)
 //   renew_atom, epoch, reason      (local, then to the coordinator)
-//   drain_atom, node -> cluster_view    (local or from a member; to the coordinator)
+//   drain_atom, node -> cluster_view    (local: asks the coordinator, this agent or another,
+//                                        drain_atom, node ? cluster_view)
 //   leave_atom                     (local, on a drained node whose log a checkpoint
 //                                   covers; the coordinator removes it, and the
 //                                   node is told through on_left)

@@ -1,5 +1,7 @@
 #include "actors/coordinator.hpp"
 
+#include "actors/ask.hpp"
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,9 +34,10 @@ struct coordinator_state {
   std::map<std::uint32_t, part_ack> acks;
   // Triggers (admin, shutdown): answered when a checkpoint that started after
   // the request completes.
-  std::vector<caf::response_promise> waiting;
+  std::vector<reply_to> waiting;
   std::optional<std::uint64_t> wanted_from; // first checkpoint id that counts for them
   std::deque<checkpoint_info> history;       // the newest completed checkpoints
+  questions asked;                           // barriers, of sources on any node
 };
 
 void check(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
@@ -46,15 +49,16 @@ void begin(caf::event_based_actor* self, const std::shared_ptr<coordinator_state
   st->positions.clear();
   st->acks.clear();
   for (std::uint32_t i = 0; i < st->sources.size(); ++i)
-    self->request(st->sources[i], caf::infinite, barrier_atom::value, id)
-      .then(
-        [=](source_position& pos) {
-          if (st->running != id)
-            return;
-          st->positions[i] = std::move(pos);
-          check(self, st); // every part may already be in
-        },
-        [=](caf::error&) {}); // a source that went away: the timeout abandons the checkpoint
+    st->asked.ask<source_position>(
+      self, st->sources[i], st->cfg.timeout,
+      [=](source_position& pos) {
+        if (st->running != id)
+          return;
+        st->positions[i] = std::move(pos);
+        check(self, st); // every part may already be in
+      },
+      [=](caf::error&) {}, // a source that went away: the timeout abandons the checkpoint
+      barrier_atom::value, id);
 }
 
 void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_state>& st);
@@ -69,9 +73,9 @@ void abort(const std::shared_ptr<coordinator_state>& st, const std::string& reas
   if (st->cfg.health)
     st->cfg.health->checkpoint_failed(id, reason);
   if (st->wanted_from && id >= *st->wanted_from) {
-    for (auto& rp : st->waiting)
-      rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                 "checkpoint " + std::to_string(id) + " failed: " + reason));
+    for (auto& r : st->waiting)
+      answer(r, caf::make_error(caf::sec::runtime_error,
+                                "checkpoint " + std::to_string(id) + " failed: " + reason));
     st->waiting.clear();
     st->wanted_from.reset();
   }
@@ -146,8 +150,8 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
   if (st->history.size() > 100)
     st->history.pop_front();
   if (st->wanted_from && id >= *st->wanted_from) {
-    for (auto& rp : st->waiting)
-      rp.deliver(info);
+    for (auto& r : st->waiting)
+      answer(r, info);
     st->waiting.clear();
     st->wanted_from.reset();
   } else if (st->wanted_from) {
@@ -191,19 +195,20 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config
       if (st->running && *st->running == id)
         abort(st, "partition " + std::to_string(partition) + ": " + reason);
     },
-    [=](trigger_atom) -> caf::result<checkpoint_info> {
-      auto rp = self->make_response_promise<checkpoint_info>();
-      st->waiting.push_back(rp);
+    // Asked by nodes and agents, on any node (actors/ask.hpp).
+    [=](trigger_atom, reply_to& r) {
+      st->waiting.push_back(std::move(r));
       if (!st->wanted_from) {
         st->wanted_from = st->next_id + 1;
         if (!st->running)
           begin(self, st);
       }
-      return rp;
     },
-    [=](history_atom) {
-      return std::vector<checkpoint_info>(st->history.begin(), st->history.end());
+    [=](history_atom, reply_to& r) {
+      answer(r, std::vector<checkpoint_info>(st->history.begin(), st->history.end()));
     },
+    [=](answer_atom, std::uint64_t tag, caf::message& m) { st->asked.on_answer(tag, m); },
+    [=](silent_atom, std::uint64_t tag) { st->asked.on_silence(tag); },
   };
 }
 

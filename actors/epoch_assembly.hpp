@@ -120,6 +120,6 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;     // member -> coor
 using go_atom = caf::atom_constant<caf::atom("go")>;           // coordinator -> members: cluster_wiring
 using running_atom = caf::atom_constant<caf::atom("running")>; // member -> coordinator: epoch, node
 using renew_atom = caf::atom_constant<caf::atom("renew")>;     // member -> coordinator: epoch, why
-using pop_atom = caf::atom_constant<caf::atom("pop")>;         // node -> egress actor: topic
+using pop_atom = caf::atom_constant<caf::atom("pop")>;         // node -> egress actor: topic ? vector<string> (0 or 1)
 
 } // namespace hearth::actors

@@ -242,12 +242,14 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;         // P -> P, dela
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;       // P -> P, passivation
 using peers_atom = caf::atom_constant<caf::atom("peers")>;       // node -> P (reply: ok)
 using stop_atom = caf::atom_constant<caf::atom("stop")>;         // P -> A, passivate
-using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>; // node -> P
-using deadone_atom = caf::atom_constant<caf::atom("deadone")>;   // node -> P: one by id
-using replay_atom = caf::atom_constant<caf::atom("replay")>;     // node -> P
-using drop_atom = caf::atom_constant<caf::atom("drop")>;         // node -> P
-using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> P
-using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source, P -> P
+// "? T": a question that may come from another node; it carries a reply_to
+// as its last element and is answered with a T (actors/ask.hpp).
+using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>; // node -> P: limit ? dead_letter_list
+using deadone_atom = caf::atom_constant<caf::atom("deadone")>;   // node -> P: kg, seq ? dead_letter_list (0 or 1)
+using replay_atom = caf::atom_constant<caf::atom("replay")>;     // node -> P: kg, seq ? int64
+using drop_atom = caf::atom_constant<caf::atom("drop")>;         // node -> P: kg, seq ? bool
+using stats_atom = caf::atom_constant<caf::atom("stats")>;       // node -> local P, source (reply)
+using barrier_atom = caf::atom_constant<caf::atom("barrier")>;   // C -> source: id ? source_position; P -> P
 using sbarrier_atom = caf::atom_constant<caf::atom("sbarrier")>; // source -> P
 using completed_atom = caf::atom_constant<caf::atom("completed")>; // C -> P
 using part_atom = caf::atom_constant<caf::atom("part")>;         // writer -> C
@@ -255,16 +257,12 @@ using part_failed_atom = caf::atom_constant<caf::atom("partfail")>; // writer ->
 using write_atom = caf::atom_constant<caf::atom("write")>;       // P -> writer
 using log_atom = caf::atom_constant<caf::atom("log")>;           // log writer -> source
 using setup_atom = caf::atom_constant<caf::atom("setup")>;       // node -> C, source
-// node -> P: (actors_atom, actor_query, index, reply_to); P -> reply_to:
-// (actors_atom, index, actor_page)
-using actors_atom = caf::atom_constant<caf::atom("actors")>;
-// node -> P: (inspect_atom, address, reply_to); P -> reply_to: (inspect_atom,
-// address_detail)
-using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
-using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: checkpoints
-using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node -> C: one now
+using actors_atom = caf::atom_constant<caf::atom("actors")>;     // node -> P: actor_query ? actor_page
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;   // node -> P: address ? address_detail
+using history_atom = caf::atom_constant<caf::atom("history")>;   // node -> C: ? vector<checkpoint_info>
+using trigger_atom = caf::atom_constant<caf::atom("trigger")>;   // node, agent -> C: ? checkpoint_info (one now)
 using connector_atom = caf::atom_constant<caf::atom("connector")>; // connector -> source (reply: ok once fed)
-using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P: ok once not over max_pending
+using room_atom = caf::atom_constant<caf::atom("room")>;         // source -> P: ? ok_atom once not over max_pending
 
 } // namespace hearth::actors
 

@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include "actors/ask.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/kafka_ingress.hpp"
 #include "actors/kinesis_ingress.hpp"
@@ -72,13 +73,12 @@ result<int> check_layout(const node_options& opts) {
 /// Pops records of this node's egress store for other nodes (`pop, topic`
 /// answers zero or one record). `store` may be null (no egress).
 caf::behavior egress_pop_actor(caf::event_based_actor*, std::shared_ptr<state::egress_store> store) {
-  return {[=](pop_atom, const std::string& topic) -> std::vector<std::string> {
-    if (!store)
-      return {};
-    auto rec = store->pop(topic);
-    if (!rec || !*rec)
-      return {};
-    return {std::move(**rec)};
+  return {[=](pop_atom, const std::string& topic, reply_to& r) {
+    std::vector<std::string> out;
+    if (store)
+      if (auto rec = store->pop(topic); rec && *rec)
+        out.push_back(std::move(**rec));
+    answer(r, std::move(out));
   }};
 }
 
@@ -653,11 +653,12 @@ result<dead_letter_list> node::dead_letters(size_t limit) {
   if (!pipe || !pipe->running)
     return down();
   caf::scoped_actor self{*sys_};
-  for (auto& p : pipe->all) {
-    self->request(p, std::chrono::seconds{30}, deadlist_atom::value, std::uint64_t{limit})
-      .receive(
-        [&](dead_letter_list& some) { std::move(some.begin(), some.end(), std::back_inserter(all)); },
-        [](caf::error&) {});
+  auto answers = ask_all<dead_letter_list>(self, pipe->all, opts_.admin_timeout,
+                                           deadlist_atom::value, std::uint64_t{limit});
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (!answers[i])
+      return not_answered(i, answers[i].error());
+    std::move(answers[i]->begin(), answers[i]->end(), std::back_inserter(all));
   }
   std::sort(all.begin(), all.end(), [](const state::dead_letter& a, const state::dead_letter& b) {
     return a.time_ms < b.time_ms;
@@ -667,22 +668,32 @@ result<dead_letter_list> node::dead_letters(size_t limit) {
   return all;
 }
 
+template <class T, class... Ts>
+result<T> node::ask_owner(protocol::key_group kg, const Ts&... question) {
+  auto pipe = current();
+  auto owner = pipe && pipe->running ? owner_of(*pipe, kg) : caf::actor{};
+  if (!owner)
+    return down();
+  caf::scoped_actor self{*sys_};
+  auto x = ask_one<T>(self, owner, opts_.admin_timeout, question...);
+  if (!x)
+    return not_answered(
+      protocol::partition_of(kg, opts_.max_key_groups, static_cast<std::uint32_t>(pipe->all.size())),
+      x.error());
+  return std::move(*x);
+}
+
 result<state::dead_letter> node::dead_letter(const std::string& id) {
   auto parsed = parse_id(id, opts_.max_key_groups);
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto pipe = current();
-  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
-  if (!owner)
-    return down();
-  caf::scoped_actor self{*sys_};
-  dead_letter_list found;
-  self->request(owner, std::chrono::seconds{30}, deadone_atom::value, kg, seq)
-    .receive([&](dead_letter_list& r) { found = std::move(r); }, [](caf::error&) {});
-  if (found.empty())
+  auto found = ask_owner<dead_letter_list>(protocol::key_group{kg}, deadone_atom::value, kg, seq);
+  if (!found)
+    return found.err();
+  if (found->empty())
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
-  return std::move(found.front());
+  return std::move(found->front());
 }
 
 result<size_t> node::replay(const std::string& id) {
@@ -692,22 +703,17 @@ result<size_t> node::replay(const std::string& id) {
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto pipe = current();
-  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
-  if (!owner)
-    return down();
-  caf::scoped_actor self{*sys_};
-  std::int64_t n = -1;
-  self->request(owner, std::chrono::seconds{30}, replay_atom::value, kg, seq)
-    .receive([&](std::int64_t r) { n = r; }, [](caf::error&) {});
-  if (n == -1)
+  auto n = ask_owner<std::int64_t>(protocol::key_group{kg}, replay_atom::value, kg, seq);
+  if (!n)
+    return n.err();
+  if (*n == -1)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
-  if (n == -3)
+  if (*n == -3)
     return error{errc::io, "the dead letter could not be removed"};
-  if (n < 0)
+  if (*n < 0)
     return error{errc::conflict, "dead letter '" + id
                                    + "' holds no message that can be re-delivered to a function"};
-  return static_cast<size_t>(n);
+  return static_cast<size_t>(*n);
 }
 
 status node::drop(const std::string& id) {
@@ -715,15 +721,10 @@ status node::drop(const std::string& id) {
   if (!parsed)
     return parsed.err();
   auto [kg, seq] = *parsed;
-  auto pipe = current();
-  auto owner = pipe ? owner_of(*pipe, protocol::key_group{kg}) : caf::actor{};
-  if (!owner)
-    return down();
-  caf::scoped_actor self{*sys_};
-  bool found = false;
-  self->request(owner, std::chrono::seconds{30}, drop_atom::value, kg, seq)
-    .receive([&](bool r) { found = r; }, [](caf::error&) {});
+  auto found = ask_owner<bool>(protocol::key_group{kg}, drop_atom::value, kg, seq);
   if (!found)
+    return found.err();
+  if (!*found)
     return error{errc::unknown, "unknown dead letter '" + id + "'"};
   return ok();
 }
@@ -748,34 +749,13 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   auto pipe = current();
   if (!pipe || !pipe->running)
     return std::pair<std::uint64_t, std::vector<actor_summary>>{};
-  // Asked all at once; each answers to this call's own actor (a fresh one:
-  // no late answer of an earlier call can arrive here).
   caf::scoped_actor self{*sys_};
-  auto me = caf::actor_cast<caf::actor>(self);
-  std::vector<bool> heard(pipe->all.size(), false);
-  for (size_t i = 0; i < pipe->all.size(); ++i)
-    self->send(pipe->all[i], actors_atom::value, q, static_cast<std::uint32_t>(i), me);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  for (size_t answered = 0; answered < heard.size();) {
-    auto left = deadline - std::chrono::steady_clock::now();
-    bool timed_out = left <= decltype(left)::zero();
-    if (!timed_out)
-      self->receive(
-        [&](actors_atom, std::uint32_t i, actor_page& page) {
-          if (i >= heard.size() || heard[i])
-            return;
-          heard[i] = true;
-          ++answered;
-          total += page.total;
-          all.insert(all.end(), std::make_move_iterator(page.actors.begin()),
-                     std::make_move_iterator(page.actors.end()));
-        },
-        caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left))
-          >> [&] { timed_out = true; });
-    if (timed_out) {
-      auto i = static_cast<size_t>(std::find(heard.begin(), heard.end(), false) - heard.begin());
-      return not_answered(i);
-    }
+  auto pages = ask_all<actor_page>(self, pipe->all, opts_.admin_timeout, actors_atom::value, q);
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (!pages[i])
+      return not_answered(i, pages[i].error());
+    total += pages[i]->total;
+    std::move(pages[i]->actors.begin(), pages[i]->actors.end(), std::back_inserter(all));
   }
   std::sort(all.begin(), all.end(), [](const actor_summary& a, const actor_summary& b) {
     return a.address < b.address;
@@ -786,27 +766,23 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   return std::pair<std::uint64_t, std::vector<actor_summary>>{total, std::move(out)};
 }
 
-error node::not_answered(size_t global_partition) const {
-  return error{errc::unavailable, "partition " + std::to_string(global_partition)
-                                    + " did not answer within 30 s"};
+error node::not_answered(size_t global_partition, const caf::error& why) const {
+  auto name = "partition " + std::to_string(global_partition);
+  if (why == caf::sec::request_timeout)
+    return error{errc::unavailable, name + " did not answer within "
+                                      + std::to_string(opts_.admin_timeout.count()) + " ms"};
+  if (why == caf::sec::request_receiver_down)
+    return error{errc::unavailable, name + " ended before it answered (the partitions are being "
+                                           "rebuilt, or its node was lost)"};
+  return error{errc::unavailable, name + ": " + sys_->render(why)};
 }
 
 result<address_detail> node::inspect(const protocol::address& a) {
-  address_detail out;
   auto pipe = current();
-  auto kg = protocol::key_group_of(a.id, opts_.max_key_groups);
-  auto owner = pipe ? owner_of(*pipe, kg) : caf::actor{};
-  if (!owner)
-    return out;
-  caf::scoped_actor self{*sys_};
-  self->send(owner, inspect_atom::value, a, caf::actor_cast<caf::actor>(self));
-  bool timed_out = false;
-  self->receive([&](inspect_atom, address_detail& d) { out = std::move(d); },
-                caf::after(std::chrono::seconds{30}) >> [&] { timed_out = true; });
-  if (timed_out)
-    return not_answered(
-      protocol::partition_of(kg, opts_.max_key_groups, static_cast<std::uint32_t>(pipe->all.size())));
-  return out;
+  if (!pipe || !pipe->running)
+    return address_detail{};
+  return ask_owner<address_detail>(protocol::key_group_of(a.id, opts_.max_key_groups),
+                                   inspect_atom::value, a);
 }
 
 std::vector<checkpoint_info> node::checkpoints() {
@@ -815,8 +791,9 @@ std::vector<checkpoint_info> node::checkpoints() {
   if (!pipe || !pipe->coordinator)
     return out;
   caf::scoped_actor self{*sys_};
-  self->request(pipe->coordinator, std::chrono::seconds{30}, history_atom::value)
-    .receive([&](std::vector<checkpoint_info>& h) { out = std::move(h); }, [](caf::error&) {});
+  if (auto h = ask_one<std::vector<checkpoint_info>>(self, pipe->coordinator, opts_.admin_timeout,
+                                                     history_atom::value))
+    out = std::move(*h);
   return out;
 }
 
@@ -829,12 +806,11 @@ result<checkpoint_info> node::trigger_checkpoint(std::chrono::milliseconds timeo
   result<checkpoint_info> out = error{errc::unavailable, "no checkpoint completed within "
                                                            + std::to_string(timeout.count()) + " ms"};
   caf::scoped_actor self{*sys_};
-  self->request(pipe->coordinator, timeout, trigger_atom::value)
-    .receive([&](checkpoint_info& info) { out = info; },
-             [&](caf::error& err) {
-               if (err != caf::sec::request_timeout)
-                 out = error{errc::unavailable, sys_->render(err)};
-             });
+  auto info = ask_one<checkpoint_info>(self, pipe->coordinator, timeout, trigger_atom::value);
+  if (info)
+    out = std::move(*info);
+  else if (info.error() != caf::sec::request_timeout)
+    out = error{errc::unavailable, sys_->render(info.error())};
   return out;
 }
 
@@ -879,12 +855,12 @@ std::uint64_t node::shutdown(std::chrono::milliseconds timeout) {
   }
   std::uint64_t unfinished = 0;
   caf::scoped_actor self{*sys_};
-  self->request(pipe->coordinator, timeout, trigger_atom::value)
-    .receive([&](checkpoint_info& info) { unfinished = info.messages; },
-             [&](caf::error& err) {
-               std::cerr << "hearth-node: no final checkpoint (" << sys_->render(err)
-                         << "); the next start resumes from the last one" << std::endl;
-             });
+  auto info = ask_one<checkpoint_info>(self, pipe->coordinator, timeout, trigger_atom::value);
+  if (info)
+    unfinished = info->messages;
+  else
+    std::cerr << "hearth-node: no final checkpoint (" << sys_->render(info.error())
+              << "); the next start resumes from the last one" << std::endl;
   return unfinished;
 }
 

@@ -80,6 +80,9 @@ struct node_options {
   size_t map_size = size_t{1} << 34;         // LMDB map of each partition's store, bytes
   std::uint64_t min_free_bytes = 64ull << 20; // /health fails below this much free disk
   std::chrono::milliseconds max_checkpoint_age{60'000}; // /health fails beyond it
+  /// How long an admin call waits for a partition's (or the checkpoint
+  /// coordinator's) answer before it fails with errc::unavailable.
+  std::chrono::milliseconds admin_timeout{30'000};
   /// A cluster member: the pipeline waits for the cluster's epochs
   /// (cluster_view, cluster_restore, cluster_go).
   bool clustered = false;
@@ -172,7 +175,9 @@ public:
   void cluster_go(cluster_wiring w);
 
   /// Dead letters of all partitions, oldest first: at most `limit`, taken
-  /// from at most `limit` per partition in storage order.
+  /// from at most `limit` per partition in storage order. As every call on
+  /// dead letters: errc::unavailable when a partition asked does not answer
+  /// within admin_timeout.
   result<dead_letter_list> dead_letters(size_t limit = 1000);
 
   /// Dead letter `id` ("<keygroup>-<seq>"), asked of its partition only.
@@ -192,14 +197,14 @@ public:
 
   /// Live address actors matching `q`, sorted by address: the total and the
   /// page [offset, offset + limit). errc::unavailable, naming it, when a
-  /// partition (on this node or another) does not answer within 30 s: a
-  /// listing is never silently short.
+  /// partition (on this node or another) does not answer within
+  /// admin_timeout: a listing is never silently short.
   result<std::pair<std::uint64_t, std::vector<actor_summary>>>
   actors(actor_query q, std::uint64_t offset, std::uint64_t limit);
 
   /// Everything known about address `a` (`known` is false when nothing is);
-  /// errc::unavailable when its owner does not answer within 30 s (never
-  /// "nothing known" for a partition that was not heard).
+  /// errc::unavailable when its owner does not answer within admin_timeout
+  /// (never "nothing known" for a partition that was not heard).
   result<address_detail> inspect(const protocol::address& a);
 
   /// The newest completed checkpoints, oldest first.
@@ -256,8 +261,12 @@ private:
   /// The partition that owns `kg` in the running pipeline (null: none).
   caf::actor owner_of(const pipeline& p, protocol::key_group kg) const;
   /// The error of an admin call that global partition `global_partition`
-  /// did not answer within 30 s.
-  error not_answered(size_t global_partition) const;
+  /// did not answer (`why`: sec::request_timeout after admin_timeout, or its refusal).
+  error not_answered(size_t global_partition, const caf::error& why) const;
+  /// Asks the partition that owns `kg` `question` (actors/ask.hpp) and waits
+  /// at most admin_timeout for its T.
+  template <class T, class... Ts>
+  result<T> ask_owner(protocol::key_group kg, const Ts&... question);
 
   // Cluster mode (node_cluster.cpp), all on the supervisor's thread.
   void supervise_cluster();

@@ -2,6 +2,7 @@
 // "Epochs"). Everything here runs on the node's supervisor thread, which
 // takes the cluster agent's events and the pipeline's faults in order.
 
+#include "actors/ask.hpp"
 #include "actors/cluster_agent.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/node.hpp"
@@ -477,16 +478,10 @@ result<std::optional<std::string>> node::pop_egress(const std::string& topic) {
   }
   caf::scoped_actor self{*sys_};
   for (auto& peer : peers) {
-    std::optional<std::string> found;
-    self->request(peer, std::chrono::seconds{5}, pop_atom::value, topic)
-      .receive(
-        [&](std::vector<std::string>& got) {
-          if (!got.empty())
-            found = std::move(got.front());
-        },
-        [](caf::error&) {});
-    if (found)
-      return found;
+    auto got = ask_one<std::vector<std::string>>(self, peer, std::chrono::seconds{5}, pop_atom::value,
+                                                 topic);
+    if (got && !got->empty())
+      return std::optional<std::string>{std::move(got->front())};
   }
   return std::optional<std::string>{};
 }

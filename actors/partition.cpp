@@ -1,6 +1,7 @@
 #include "actors/partition.hpp"
 
 #include "actors/address_actor.hpp"
+#include "actors/ask.hpp"
 #include "actors/address_table.hpp"
 #include "actors/admission.hpp"
 #include "actors/checkpoint_recorder.hpp"
@@ -68,7 +69,7 @@ struct partition_state {
   std::uint64_t timer_gen = 0;         // only the tick of this generation counts
   // The source's replay waits here for the partition to be at or below
   // max_pending again (room_atom).
-  std::vector<caf::typed_response_promise<caf::ok_atom>> room_waiters;
+  std::vector<reply_to> room_waiters;
   partition_stats stats;
   std::deque<std::uint32_t> latencies; // of the most recent function calls
 
@@ -158,8 +159,8 @@ void dead_letter(const state_ptr& st, state::write_batch& wb, const address& own
 /// Answers the replay's question for room once the partition has some.
 void release_room(const state_ptr& st) {
   if (!st->room_waiters.empty() && st->admit.has_room()) {
-    for (auto& rp : st->room_waiters)
-      rp.deliver(caf::ok_atom::value);
+    for (auto& r : st->room_waiters)
+      answer(r, caf::ok_atom::value);
     st->room_waiters.clear();
   }
 }
@@ -731,13 +732,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     [=](completed_atom, std::uint64_t id) { on_completed(st, id); },
     // The replay paces itself by this: answered once this partition holds at
     // most max_pending invocations (at once, or when it has worked off some).
-    [=](room_atom) -> caf::result<caf::ok_atom> {
+    [=](room_atom, reply_to& r) {
       if (st->admit.has_room())
-        return caf::ok_atom::value;
+        return answer(r, caf::ok_atom::value);
       // One asker (the source), who asks again when unanswered: keep the newest.
       st->room_waiters.clear();
-      st->room_waiters.push_back(self->make_response_promise<caf::ok_atom>());
-      return st->room_waiters.back();
+      st->room_waiters.push_back(std::move(r));
     },
     // Both answer once the batch's writes are committed: only then may the
     // address actor build its next request from its memory (invariant 8).
@@ -770,40 +770,37 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
         fire_delayed(st);
     },
     [=](sweep_atom) { sweep(st); },
-    [=](deadlist_atom, std::uint64_t limit) -> dead_letter_list {
-      auto r = st->letters.list(limit);
-      if (!r) {
-        st->log("cannot read dead letters: " + r.err().message);
-        return {};
-      }
-      return std::move(*r);
+    // The admin's questions may come from another node: each is answered to
+    // the reply_to it carries (actors/ask.hpp).
+    [=](deadlist_atom, std::uint64_t limit, reply_to& r) {
+      auto list = st->letters.list(limit);
+      if (!list)
+        st->log("cannot read dead letters: " + list.err().message);
+      answer(r, list ? std::move(*list) : dead_letter_list{});
     },
-    [=](deadone_atom, std::uint16_t kg, std::uint64_t seq) -> dead_letter_list {
+    [=](deadone_atom, std::uint16_t kg, std::uint64_t seq, reply_to& r) {
+      dead_letter_list found;
       if (auto d = st->letters.find(key_group{kg}, seq))
-        return {std::move(*d)};
-      return {};
+        found.push_back(std::move(*d));
+      answer(r, std::move(found));
     },
-    [=](replay_atom, std::uint16_t kg, std::uint64_t seq) -> std::int64_t {
-      return replay_dead_letter(st, key_group{kg}, seq);
+    [=](replay_atom, std::uint16_t kg, std::uint64_t seq, reply_to& r) {
+      answer(r, replay_dead_letter(st, key_group{kg}, seq));
     },
-    [=](drop_atom, std::uint16_t kg, std::uint64_t seq) -> bool {
+    [=](drop_atom, std::uint16_t kg, std::uint64_t seq, reply_to& r) {
       state::write_batch wb;
-      return st->letters.stage_drop(key_group{kg}, seq, wb) && commit(st, wb);
+      answer(r, st->letters.stage_drop(key_group{kg}, seq, wb) && commit(st, wb));
     },
-    // The admin reads answer to the handle they carry, not to the sender:
-    // across some pair of nodes CAF 0.17.6 delivers messages without their
-    // sender (docs/cluster.md, "Known issue"), and a handle in the message
-    // names its node itself.
-    [=](actors_atom, actor_query& q, std::uint32_t index, caf::actor& reply_to) {
+    [=](actors_atom, actor_query& q, reply_to& r) {
       auto page = st->live.list(q);
       for (auto& a : page.actors)
         a.node = st->cfg.node_id;
-      self->send(reply_to, actors_atom::value, index, std::move(page));
+      answer(r, std::move(page));
     },
-    [=](inspect_atom, protocol::address& a, caf::actor& reply_to) {
+    [=](inspect_atom, protocol::address& a, reply_to& r) {
       auto d = inspect(st, a);
       d.summary.node = st->cfg.node_id;
-      self->send(reply_to, inspect_atom::value, std::move(d));
+      answer(r, std::move(d));
     },
     [=](stats_atom) { return stats_of(st); },
   };

@@ -1,5 +1,7 @@
 #include "actors/source.hpp"
 
+#include "actors/ask.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -30,6 +32,7 @@ struct source_state {
   // Records gathered for each partition, sent as one message per partition
   // by flush() (before any barrier, and at the end of every handler).
   std::vector<ingress_batch> out;
+  questions asked; // room_atom, of partitions that may be on other nodes
 };
 
 /// Sends the gathered records: one message per partition.
@@ -96,22 +99,23 @@ void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_stat
 
 /// Asks partition `p` for room; the next replay step follows the last
 /// answer. The question is asked again every second while unanswered, so
-/// that no lost answer can stall the replay.
+/// that no lost answer can stall the replay (a partition that ended is asked
+/// until the node rebuilds the pipeline, this source included).
 void ask_room(caf::event_based_actor* self, const std::shared_ptr<source_state>& st, size_t p,
               std::shared_ptr<size_t> left) {
-  self->request(st->cfg.partitions[p], std::chrono::seconds{1}, room_atom::value)
-    .then(
-      [=](caf::ok_atom) {
-        if (--*left == 0)
-          replay_step(self, st);
-      },
-      [=](caf::error& err) {
-        if (err == caf::sec::request_timeout)
-          return ask_room(self, st, p, left);
-        // The partition ended: the node rebuilds the pipeline, this source included.
-        std::cerr << "hearth-node: the replay stops: partition " << p
-                  << " did not answer: " << self->system().render(err) << std::endl;
-      });
+  st->asked.ask<caf::ok_atom>(
+    self, st->cfg.partitions[p], std::chrono::seconds{1},
+    [=](caf::ok_atom) {
+      if (--*left == 0)
+        replay_step(self, st);
+    },
+    [=](caf::error& err) {
+      if (err == caf::sec::request_timeout)
+        return ask_room(self, st, p, left);
+      std::cerr << "hearth-node: the replay stops: partition " << p
+                << " did not answer: " << self->system().render(err) << std::endl;
+    },
+    room_atom::value);
 }
 
 /// One step of the replay: sends the next chunk of the log, then asks every
@@ -147,21 +151,22 @@ void replay_step(caf::event_based_actor* self, const std::shared_ptr<source_stat
 }
 
 /// Asks each partition in `fed` for room; delivers `rp` once all answered.
-/// Asked again every second while unanswered; a partition that ended fails
-/// the promise (the node rebuilds the pipeline).
+/// Asked again every second while unanswered (a partition that ended is
+/// asked until the node rebuilds the pipeline, this source included).
 void room_then(caf::event_based_actor* self, const std::shared_ptr<source_state>& st, size_t p,
                std::shared_ptr<size_t> left, caf::response_promise rp) {
-  self->request(st->cfg.partitions[p], std::chrono::seconds{1}, room_atom::value)
-    .then(
-      [=](caf::ok_atom) mutable {
-        if (--*left == 0)
-          rp.deliver(caf::ok_atom::value);
-      },
-      [=](caf::error& err) mutable {
-        if (err == caf::sec::request_timeout)
-          return room_then(self, st, p, left, rp);
-        rp.deliver(std::move(err));
-      });
+  st->asked.ask<caf::ok_atom>(
+    self, st->cfg.partitions[p], std::chrono::seconds{1},
+    [=](caf::ok_atom) mutable {
+      if (--*left == 0)
+        rp.deliver(caf::ok_atom::value);
+    },
+    [=](caf::error& err) mutable {
+      if (err == caf::sec::request_timeout)
+        return room_then(self, st, p, left, rp);
+      rp.deliver(std::move(err));
+    },
+    room_atom::value);
 }
 
 } // namespace
@@ -223,11 +228,14 @@ caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
       }
       flush(self, *st);
     },
-    [=](barrier_atom, std::uint64_t id) {
+    // From the coordinator, which may be on another node (actors/ask.hpp).
+    [=](barrier_atom, std::uint64_t id, reply_to& r) {
       for (auto& p : st->cfg.partitions)
         self->send(p, sbarrier_atom::value, st->cfg.epoch, id, st->cfg.origin);
-      return source_position{st->next, st->positions};
+      answer(r, source_position{st->next, st->positions});
     },
+    [=](answer_atom, std::uint64_t tag, caf::message& m) { st->asked.on_answer(tag, m); },
+    [=](silent_atom, std::uint64_t tag) { st->asked.on_silence(tag); },
     // A connector's records: sent at once (before any later barrier), then
     // answered once every partition fed has room, which paces the connector.
     [=](connector_atom, connector_batch& batch) -> caf::result<caf::ok_atom> {

@@ -1,5 +1,6 @@
 #include "actors/wire.hpp"
 
+#include "actors/ask.hpp"
 #include "actors/remote_gate.hpp"
 
 #include "protocol/primitives.hpp"
@@ -31,6 +32,7 @@ void add_wire_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<dead_letter_list>("hearth::dead_letters");
   cfg.add_message_type<node_wiring>("hearth::node_wiring");
   cfg.add_message_type<cluster_wiring>("hearth::cluster_wiring");
+  cfg.add_message_type<reply_to>("hearth::reply_to");
 }
 
 namespace {
@@ -178,6 +180,12 @@ status check_wire_types(caf::actor_system& sys) {
                                                && b.nodes[0].partitions[1] == a.nodes[0].partitions[1]
                                                && b.coordinator == a.coordinator;
                                       });
+  });
+  all.push_back([&] {
+    return round_trip<reply_to>(sys, "reply_to", reply_to{probe, 42},
+                                [](const reply_to& a, const reply_to& b) {
+                                  return b.to == a.to && b.tag == 42;
+                                });
   });
   status outcome = ok();
   for (auto& check : all)

@@ -54,6 +54,7 @@ struct settings {
   std::uint64_t map_size = 1ull << 34;
   std::uint64_t min_free_bytes = 64ull << 20;
   std::uint64_t max_checkpoint_age_ms = 0; // 0: the larger of 60 s and 3 intervals
+  std::uint64_t admin_timeout_ms = 30'000; // an admin call's wait for a partition
   io::http_server_options http;            // limits and deadlines of every server
   std::uint64_t heartbeat_ms = 500;        // between nodes of a cluster
   std::uint64_t node_timeout_ms = 3000;    // a silent node is declared gone after this
@@ -191,6 +192,8 @@ settings parse_settings(const std::vector<std::string>& sets) {
       s.min_free_bytes = number(key, value, 0, 1ull << 50);
     else if (key == "health.max_checkpoint_age")
       s.max_checkpoint_age_ms = duration_ms(key, value);
+    else if (key == "admin.timeout")
+      s.admin_timeout_ms = positive_ms(key, value);
     else if (key == "http.max_connections")
       s.http.max_connections = static_cast<unsigned>(number(key, value, 1, 1u << 20));
     else if (key == "http.max_header_bytes")
@@ -221,7 +224,7 @@ settings parse_settings(const std::vector<std::string>& sets) {
                  "scheduler.threads, "
                  "passivation.idle_ms, passivation.max_live, partition.max_pending, checkpoint.interval, "
                  "checkpoint.keep, checkpoint.full_every, ingress.idempotency_retention, storage.map_size, "
-                 "health.min_free_bytes, health.max_checkpoint_age, http.max_connections, "
+                 "health.min_free_bytes, health.max_checkpoint_age, admin.timeout, http.max_connections, "
                  "http.max_header_bytes, http.idle_timeout, http.header_timeout, http.body_timeout, "
                  "cluster.heartbeat, cluster.node_timeout, cluster.join_timeout, s3.endpoint, "
                  "s3.region, s3.path_style, s3.create_bucket)");
@@ -499,6 +502,7 @@ int main(int argc, char** argv) {
   nopts.max_checkpoint_age = std::chrono::milliseconds{
     s.max_checkpoint_age_ms != 0 ? s.max_checkpoint_age_ms
                                  : std::max<std::uint64_t>(60'000, 3 * s.checkpoint_interval_ms)};
+  nopts.admin_timeout = std::chrono::milliseconds{s.admin_timeout_ms};
   std::optional<state::node_identity> identity;
   if (clustered) {
     // Before node::start, for the metrics' node label. A second process on a

@@ -593,7 +593,7 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
     if (path == dl && req.method == "GET") {
       auto all = n.dead_letters();
       if (!all)
-        return io::json_error(500, all.err().message);
+        return io::json_error(status_of(all.err().code), all.err().message);
       json list = json::array();
       for (auto& d : *all)
         list.push_back(to_json(d));
