@@ -21,7 +21,7 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 
 /// Answers questions the way the runtime's actors do: at once (echo), after
 /// a delay (later), with a refusal (refuse), or never (quiet).
-caf::behavior answerer(caf::event_based_actor* self) {
+caf::behavior answerer(caf::event_based_actor* self, int) {
   return {
     [=](echo_atom, std::string& s, reply_to& r) { answer(r, s + "!"); },
     [=](later_atom, int ms, std::string& s, reply_to& r) {
@@ -39,7 +39,7 @@ caf::behavior answerer(caf::event_based_actor* self) {
 TEST_CASE("ask_all: every answer in the order of the targets, a silent target as a timeout") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  auto a = sys.spawn(answerer);
+  auto a = sys.spawn(answerer, 0);
   caf::scoped_actor self{sys};
   SUBCASE("every target answers") {
     auto got = ask_all<std::string>(self, {a, a, a}, 10s, echo_atom::value, std::string{"x"});
@@ -50,13 +50,13 @@ TEST_CASE("ask_all: every answer in the order of the targets, a silent target as
     }
   }
   SUBCASE("answers arrive out of order and land at their target's index") {
-    auto fast = sys.spawn(answerer);
-    auto late = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
+    auto fast = sys.spawn(answerer, 0);
+    auto late = sys.spawn([](caf::event_based_actor* s, int) -> caf::behavior {
       return {[=](echo_atom, std::string& x, reply_to& r) {
         s->delayed_send(s, 100ms, go_atom::value, x, r);
       },
               [=](go_atom, std::string& x, reply_to& r) { answer(r, x + "-late"); }};
-    });
+    }, 0);
     auto got = ask_all<std::string>(self, {late, fast}, 10s, echo_atom::value, std::string{"y"});
     REQUIRE(got[0]);
     REQUIRE(got[1]);
@@ -66,9 +66,9 @@ TEST_CASE("ask_all: every answer in the order of the targets, a silent target as
     caf::anon_send_exit(late, caf::exit_reason::user_shutdown);
   }
   SUBCASE("a target that never answers is request_timeout after the timeout; the others count") {
-    auto quiet = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    auto quiet = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior {
       return {[](echo_atom, std::string&, reply_to&) {}};
-    });
+    }, 0);
     auto t0 = std::chrono::steady_clock::now();
     auto got = ask_all<std::string>(self, {a, quiet, a}, 300ms, echo_atom::value, std::string{"z"});
     CHECK(std::chrono::steady_clock::now() - t0 >= 250ms); // CAF may fire a timeout a little early
@@ -89,9 +89,9 @@ TEST_CASE("ask_all: every answer in the order of the targets, a silent target as
     CHECK(wrong.error() == caf::sec::unexpected_response);
   }
   SUBCASE("a target that ends before it answers is request_receiver_down at once") {
-    auto doomed = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
+    auto doomed = sys.spawn([](caf::event_based_actor* s, int) -> caf::behavior {
       return {[=](echo_atom, std::string&, reply_to&) { s->quit(); }};
-    });
+    }, 0);
     auto t0 = std::chrono::steady_clock::now();
     auto got = ask_all<std::string>(self, {a, doomed}, 60s, echo_atom::value, std::string{"d"});
     CHECK(std::chrono::steady_clock::now() - t0 < 30s); // not the timeout
@@ -108,12 +108,12 @@ TEST_CASE("ask_all: every answer in the order of the targets, a silent target as
     CHECK(none.error() == caf::sec::request_receiver_down);
   }
   SUBCASE("an answer sent just before the end counts") {
-    auto last = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
+    auto last = sys.spawn([](caf::event_based_actor* s, int) -> caf::behavior {
       return {[=](echo_atom, std::string& x, reply_to& r) {
         answer(r, x + ".");
         s->quit();
       }};
-    });
+    }, 0);
     auto got = ask_one<std::string>(self, last, 60s, echo_atom::value, std::string{"g"});
     REQUIRE(got);
     CHECK(*got == "g.");
@@ -167,7 +167,7 @@ std::string next_report(caf::scoped_actor& self, std::chrono::milliseconds wait)
 TEST_CASE("questions: each question is settled once, by its answer or by its timeout") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  auto a = sys.spawn(answerer);
+  auto a = sys.spawn(answerer, 0);
   caf::scoped_actor self{sys};
   auto who = sys.spawn(asker, a, caf::actor_cast<caf::actor>(self));
   SUBCASE("an answer settles it; its timeout later does nothing") {
@@ -208,7 +208,7 @@ TEST_CASE("a question crosses nodes over the middleman and its answer comes back
   auto cfg_b = config();
   caf::actor_system node_a{cfg_a};
   caf::actor_system node_b{cfg_b};
-  auto on_b = node_b.spawn(answerer);
+  auto on_b = node_b.spawn(answerer, 0);
   auto port = node_b.middleman().publish(on_b, 0, "127.0.0.1");
   REQUIRE(port);
   auto remote = node_a.middleman().remote_actor("127.0.0.1", *port);
