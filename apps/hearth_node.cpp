@@ -39,11 +39,10 @@ struct settings {
   std::uint32_t max_key_groups = 128;
   std::uint64_t max_body_bytes = 32ull << 20;
   unsigned ingress_threads = 64;
-  // CAF's worker threads (partitions, address actors). Fewer than the cores
-  // leaves them to the node's I/O threads (docs/benchmarks.md measures 1 on
-  // 2 cores); the default stays the cores, at least 2, until a drain failure
-  // seen once with 1 worker is understood (docs/cluster.md).
-  unsigned scheduler_threads = std::max(2u, std::thread::hardware_concurrency());
+  // CAF's worker threads (partitions, address actors): one core is left to
+  // the node's I/O threads (docs/benchmarks.md measures 1 worker against 2
+  // on 2 cores).
+  unsigned scheduler_threads = std::max(2u, std::thread::hardware_concurrency()) - 1;
   std::uint64_t idle_ms = 60'000;
   std::uint64_t max_live = 100'000;
   std::uint64_t max_pending = 10'000;
