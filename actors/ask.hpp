@@ -112,6 +112,11 @@ std::vector<caf::expected<T>> ask_all(caf::scoped_actor& self, const std::vector
     if (silent)
       break;
   }
+  // A monitor stays on its target until the target ends, whatever becomes
+  // of this caller: taken off again, or every call would leave one behind.
+  for (auto& t : targets)
+    if (t)
+      self->demonitor(t);
   return out;
 }
 
