@@ -274,6 +274,10 @@ void send_message(actors::node& n, const protocol::address& target, io::http_req
                                            : metrics::ingress_outcome::accepted);
                     if (!d)
                       return respond(io::json_error(status_of(d.err().code), d.err().message));
+                    if (!wait_for) // the usual answer, the bytes dump() gives, without a tree
+                      return respond(io::json_ok("{\"offset\":" + std::to_string(d->offset)
+                                                 + (d->duplicate ? ",\"status\":\"duplicate\"}"
+                                                                 : ",\"status\":\"accepted\"}")));
                     json out{{"status", d->duplicate ? "duplicate" : "accepted"},
                              {"offset", d->offset}};
                     if (wait_for && d->applied) {

@@ -2,15 +2,16 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -470,38 +471,50 @@ private:
     });
   }
 
+  /// Writes `answer`. The head is written by hand, in one string (Beast's
+  /// serializer cost more than the rest of the answer): the status line,
+  /// Content-Type, the handler's headers, Keep-Alive and Connection as
+  /// Beast's keep_alive() sets them, and Content-Length.
   void write(http_response answer) {
-    res_ = {};
-    res_.version(version_);
-    res_.result(static_cast<unsigned>(answer.status));
-    if (!answer.content_type.empty())
-      res_.set(bhttp::field::content_type, answer.content_type);
-    for (auto& [name, value] : answer.headers)
-      res_.insert(name, value);
     bool keep = keep_alive_ && !shared_->stopping;
+    auto code = answer.status;
+    bool sized = code >= 200 && code != 204 && code != 304; // the others carry no body
+    if (!sized)
+      answer.body.clear();
+    auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+    auto& h = head_out_;
+    h.clear();
+    h.append(version_ >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+    h.append(std::to_string(code)).append(" ").append(reason.data(), reason.size()).append("\r\n");
+    if (!answer.content_type.empty())
+      h.append("Content-Type: ").append(answer.content_type).append("\r\n");
+    for (auto& [name, value] : answer.headers)
+      h.append(name).append(": ").append(value).append("\r\n");
     if (keep && version_ >= 11) {
       auto idle = std::chrono::duration_cast<std::chrono::seconds>(shared_->opts.idle_timeout);
-      res_.set("Keep-Alive", "timeout=" + std::to_string(std::max<long long>(1, idle.count())));
+      h.append("Keep-Alive: timeout=")
+        .append(std::to_string(std::max<long long>(1, idle.count())))
+        .append("\r\n");
     }
-    res_.keep_alive(keep);
-    auto code = answer.status;
-    if (code < 200 || code == 204 || code == 304)
-      answer.body.clear(); // these answers carry no body
-    res_.body() = std::move(answer.body);
-    if (code >= 200 && code != 204 && code != 304)
-      res_.prepare_payload(); // the others carry no Content-Length
-    if (head_)
-      res_.body().clear(); // Content-Length stays that of the body not sent
+    if (!keep && version_ >= 11)
+      h.append("Connection: close\r\n");
+    else if (keep && version_ < 11)
+      h.append("Connection: keep-alive\r\n");
+    if (sized) // Content-Length stays that of the body for HEAD, which sends none
+      h.append("Content-Length: ").append(std::to_string(answer.body.size())).append("\r\n");
+    h.append("\r\n");
+    body_out_ = head_ ? std::string{} : std::move(answer.body);
     request_ = {};
     req_ = {};
     lowest().expires_after(shared_->opts.body_timeout);
-    bhttp::async_write(stream_, res_,
-                       [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
-                         self->free_slot();
-                         if (ec || !keep)
-                           return self->close();
-                         self->await_request();
-                       });
+    std::array<asio::const_buffer, 2> out{asio::buffer(head_out_), asio::buffer(body_out_)};
+    asio::async_write(stream_, out,
+                      [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
+                        self->free_slot();
+                        if (ec || !keep)
+                          return self->close();
+                        self->await_request();
+                      });
   }
 
   std::shared_ptr<server_shared> shared_;
@@ -511,7 +524,8 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::request<bhttp::string_body> req_;
   http_request request_;
-  bhttp::response<bhttp::string_body> res_;
+  std::string head_out_; // the answer being written: its head and body
+  std::string body_out_;
   bhttp::response<bhttp::empty_body> continue_;
   bool keep_alive_ = false;
   bool slot_ = false; // holds one of the server's admission slots
@@ -599,7 +613,10 @@ public:
 
 private:
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket sock) {
+    // The sessions run on the server's one I/O thread: no strand (a strand
+    // executor does not fit in asio's type-erased executor, so every copy of
+    // it, several per request, was an allocation).
+    acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket sock) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open())
         return;
       if (ec) {

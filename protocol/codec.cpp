@@ -3,6 +3,8 @@
 #include "egress.pb.h"
 #include "request-reply.pb.h"
 
+#include <google/protobuf/arena.h>
+
 namespace hearth::protocol {
 
 namespace pb = io::statefun::sdk::reqreply;
@@ -68,6 +70,23 @@ const bool quiet_protobuf = [] {
   return true;
 }();
 
+/// An arena whose first block is `N` bytes inside it: a message of the hot
+/// path (a ToFunction, a FromFunction) and its parts are built in it without
+/// one heap allocation each (strings longer than the small-string buffer
+/// still allocate their bytes).
+template <size_t N>
+struct local_arena {
+  alignas(std::max_align_t) char block[N];
+  google::protobuf::Arena arena{options()};
+
+  google::protobuf::ArenaOptions options() {
+    google::protobuf::ArenaOptions o;
+    o.initial_block = block;
+    o.initial_block_size = N;
+    return o;
+  }
+};
+
 bool parse(google::protobuf::MessageLite& msg, std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     return false;
@@ -77,7 +96,8 @@ bool parse(google::protobuf::MessageLite& msg, std::string_view bytes) {
 } // namespace
 
 std::string encode(const invocation_batch& batch) {
-  pb::ToFunction msg;
+  local_arena<4096> a;
+  auto& msg = *google::protobuf::Arena::CreateMessage<pb::ToFunction>(&a.arena);
   auto* req = msg.mutable_invocation();
   to_pb(batch.target, req->mutable_target());
   for (auto& s : batch.states) {
@@ -160,7 +180,8 @@ std::string encode(const from_function& response) {
 }
 
 result<from_function> decode_from_function(std::string_view bytes) {
-  pb::FromFunction msg;
+  local_arena<4096> a;
+  auto& msg = *google::protobuf::Arena::CreateMessage<pb::FromFunction>(&a.arena);
   if (!parse(msg, bytes))
     return error{errc::malformed, "response body is not a FromFunction message"};
   if (msg.has_incomplete_invocation_context()) {

@@ -38,6 +38,7 @@ void put_addr(std::string& out, const address& a) {
 }
 
 void put_value(std::string& out, const typed_value& v) {
+  out.reserve(out.size() + 9 + v.type_name.size() + v.value.view().size());
   put_str(out, v.type_name);
   out.push_back(v.has_value ? 1 : 0);
   put_str(out, v.value.view());
@@ -158,7 +159,11 @@ std::string state_prefix(key_group kg, const address& a) {
 }
 
 std::string state_key(key_group kg, const address& a, std::string_view name) {
-  auto k = state_prefix(kg, a);
+  std::string k;
+  k.reserve(3 + encoded_address_size(a) + name.size()); // one allocation
+  k.push_back(static_cast<char>(key_space::state));
+  put_u16(k, kg.value);
+  put_addr(k, a);
   k.append(name);
   return k;
 }

@@ -31,19 +31,28 @@ constexpr std::uint32_t max_record_bytes = 1u << 30;
 
 
 
-std::string encode_payload(const ingress_record& r) {
-  std::string p;
-  p.push_back(static_cast<char>(record_version));
-  put_u64(p, r.offset);
-  put_u64(p, static_cast<std::uint64_t>(r.time_ms));
-  put_str(p, r.idempotency_key);
-  put_str(p, r.target.type.ns);
-  put_str(p, r.target.type.name);
-  put_str(p, r.target.id);
-  put_str(p, r.value.type_name);
-  p.push_back(r.value.has_value ? 1 : 0);
-  put_str(p, r.value.value.view());
-  return p;
+/// Appends record `r`'s payload to `out`, sized up front (one allocation at
+/// most, usually none: `out` is the group's buffer).
+void append_payload(std::string& out, const ingress_record& r) {
+  out.reserve(out.size() + 1 + 8 + 8 + 1 + 6 * 4 + r.idempotency_key.size() + r.target.type.ns.size()
+              + r.target.type.name.size() + r.target.id.size() + r.value.type_name.size()
+              + r.value.value.view().size());
+  out.push_back(static_cast<char>(record_version));
+  put_u64(out, r.offset);
+  put_u64(out, static_cast<std::uint64_t>(r.time_ms));
+  put_str(out, r.idempotency_key);
+  put_str(out, r.target.type.ns);
+  put_str(out, r.target.type.name);
+  put_str(out, r.target.id);
+  put_str(out, r.value.type_name);
+  out.push_back(r.value.has_value ? 1 : 0);
+  put_str(out, r.value.value.view());
+}
+
+/// Writes big-endian `v` over the 4 bytes of `out` at `at`.
+void set_u32(std::string& out, size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out[at + static_cast<size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
 }
 
 bool decode_payload(std::string_view p, ingress_record& r) {
@@ -272,10 +281,13 @@ result<std::uint64_t> ingress_log::append(std::vector<ingress_record>& records) 
     records[i].offset = first + i;
     if ((segments_.back().records + i) % index_every == 0)
       indexed.emplace_back(records[i].offset, segments_.back().bytes + buf.size());
-    auto payload = encode_payload(records[i]);
-    put_u32(buf, static_cast<std::uint32_t>(payload.size()));
-    put_u32(buf, checksum(payload));
-    buf += payload;
+    // The header (length, crc32) is filled in once the payload is in place.
+    auto at = buf.size();
+    buf.append(header_bytes, '\0');
+    append_payload(buf, records[i]);
+    auto payload = std::string_view{buf}.substr(at + header_bytes);
+    set_u32(buf, at, static_cast<std::uint32_t>(payload.size()));
+    set_u32(buf, at + 4, checksum(payload));
   }
   auto& seg = segments_.back();
   size_t done = 0;
@@ -708,7 +720,7 @@ void ingress_writer::run() {
         opts_.on_failure(first.err());
     }
     if (first && opts_.on_durable && !records.empty())
-      opts_.on_durable(records);
+      opts_.on_durable(std::move(records)); // not read below
     for (size_t j = 0; j < slot.size(); ++j)
       outcome[slot[j]] = first ? std::optional<accepted>{accepted{*first + j, false}}
                                : std::nullopt;
