@@ -121,14 +121,13 @@ metrics::~metrics() = default;
 void metrics::in(const protocol::function_type& t, std::uint64_t n) {
   impl_->of(t).in.Increment(static_cast<double>(n));
 }
-void metrics::out_local(const protocol::function_type& t, std::uint64_t n) {
-  impl_->of(t).out_local.Increment(static_cast<double>(n));
-}
-void metrics::out_remote(const protocol::function_type& t, std::uint64_t n) {
-  impl_->of(t).out_remote.Increment(static_cast<double>(n));
-}
-void metrics::out_egress(const protocol::function_type& t, std::uint64_t n) {
-  impl_->of(t).out_egress.Increment(static_cast<double>(n));
+void metrics::applied(const protocol::function_type& t, std::uint64_t local, std::uint64_t remote,
+                      std::uint64_t egress, double latency_ms) {
+  auto& series = impl_->of(t);
+  series.out_local.Increment(static_cast<double>(local));
+  series.out_remote.Increment(static_cast<double>(remote));
+  series.out_egress.Increment(static_cast<double>(egress));
+  series.latency.Observe(latency_ms);
 }
 void metrics::failures(const protocol::function_type& t, std::uint64_t n) {
   impl_->of(t).failures.Increment(static_cast<double>(n));

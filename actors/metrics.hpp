@@ -30,9 +30,11 @@ public:
   ~metrics();
 
   void in(const protocol::function_type& type, std::uint64_t n = 1);
-  void out_local(const protocol::function_type& type, std::uint64_t n);
-  void out_remote(const protocol::function_type& type, std::uint64_t n);
-  void out_egress(const protocol::function_type& type, std::uint64_t n);
+  /// A batch of `type` applied: the messages it sent to this node's
+  /// partitions and to other nodes', its egress records, and its call's
+  /// latency (one lookup of the type's series for all four).
+  void applied(const protocol::function_type& type, std::uint64_t local, std::uint64_t remote,
+               std::uint64_t egress, double latency_ms);
   void failures(const protocol::function_type& type, std::uint64_t n);
   void latency(const protocol::function_type& type, double ms);
   /// Messages waiting behind a call in flight, and addresses at

@@ -389,10 +389,8 @@ bool after_commit(const state_ptr& st, effects& fx, planned_batch& plan) {
   std::uint64_t local = 0;
   for (auto& env : plan.out)
     local += st->route.is_local(env.target) ? 1 : 0;
-  st->cfg.stats->out_local(type, local);
-  st->cfg.stats->out_remote(type, plan.out.size() - local);
-  st->cfg.stats->out_egress(type, plan.record.egress_records);
-  st->cfg.stats->latency(type, fx.latency_ms);
+  st->cfg.stats->applied(type, local, plan.out.size() - local, plan.record.egress_records,
+                         fx.latency_ms);
   note_latency(*st, fx.latency_ms);
   for (auto& env : plan.out)
     route(st, std::move(env));
