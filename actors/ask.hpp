@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -130,7 +131,9 @@ caf::expected<T> ask_one(caf::scoped_actor& self, const caf::actor& target,
 /// The open questions of one event-based actor. Its behavior must pass
 /// `(answer_atom, tag, message)` to on_answer and `(silent_atom, tag)` to
 /// on_silence. Each question is settled once: by its answer, or by
-/// sec::request_timeout once `timeout` passed without one.
+/// sec::request_timeout once `timeout` passed without one. The callbacks
+/// usually hold the actor's state, which holds this: `forget_at_exit`
+/// drops the open ones when the actor ends, or the state would never be freed.
 class questions {
 public:
   /// Asks `target` `(question..., reply_to{self, tag})`; calls `on_value`
@@ -162,6 +165,14 @@ public:
   }
 
   size_t open() const { return open_.size(); }
+
+  /// Drops the open questions (their callbacks are not called) when `self`
+  /// ends. `owner` holds this object and is kept until then.
+  template <class Owner>
+  static void forget_at_exit(caf::event_based_actor* self, std::shared_ptr<Owner> owner,
+                             questions Owner::*member) {
+    self->attach_functor([owner, member](const caf::error&) { ((*owner).*member).open_.clear(); });
+  }
 
 private:
   void settle(std::uint64_t tag, caf::message& m) {

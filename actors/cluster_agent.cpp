@@ -597,6 +597,7 @@ void found(const state_ptr& st, std::optional<cluster_view> resumed) {
 
 caf::behavior cluster_agent(caf::event_based_actor* self, cluster_agent_config cfg) {
   auto st = std::make_shared<agent_state>(std::move(cfg));
+  questions::forget_at_exit(self, st, &agent_state::asked);
   st->self = self;
   self->set_down_handler([=](caf::down_msg& msg) {
     auto it = st->watched.find(msg.source);

@@ -4,7 +4,9 @@
 // records to its node's source: one batch at a time, the next read only once
 // the source answered (its partitions have room: back-pressure). A source
 // that failed ends the connector with the error (the node rebuilds the
-// pipeline, the connector with it).
+// pipeline, the connector with it). A partition that ended is asked for room
+// by the source until the rebuild stops the connector (the source's
+// questions across nodes have no down detection: actors/ask.hpp).
 
 #include "actors/messages.hpp"
 

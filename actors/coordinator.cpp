@@ -163,6 +163,7 @@ void complete(caf::event_based_actor* self, const std::shared_ptr<coordinator_st
 
 caf::behavior coordinator_actor(caf::event_based_actor* self, coordinator_config cfg) {
   auto st = std::make_shared<coordinator_state>();
+  questions::forget_at_exit(self, st, &coordinator_state::asked);
   st->next_id = cfg.last_completed;
   st->cfg = std::move(cfg);
   return {

@@ -785,16 +785,20 @@ result<address_detail> node::inspect(const protocol::address& a) {
                                    inspect_atom::value, a);
 }
 
-std::vector<checkpoint_info> node::checkpoints() {
-  std::vector<checkpoint_info> out;
+result<std::vector<checkpoint_info>> node::checkpoints() {
   auto pipe = current();
   if (!pipe || !pipe->coordinator)
-    return out;
+    return std::vector<checkpoint_info>{};
   caf::scoped_actor self{*sys_};
-  if (auto h = ask_one<std::vector<checkpoint_info>>(self, pipe->coordinator, opts_.admin_timeout,
-                                                     history_atom::value))
-    out = std::move(*h);
-  return out;
+  auto h = ask_one<std::vector<checkpoint_info>>(self, pipe->coordinator, opts_.admin_timeout,
+                                                 history_atom::value);
+  if (!h)
+    return error{errc::unavailable,
+                 "the checkpoint coordinator "
+                   + std::string{h.error() == caf::sec::request_timeout
+                                   ? "did not answer within " + std::to_string(opts_.admin_timeout.count()) + " ms"
+                                   : "ended before it answered"}};
+  return std::move(*h);
 }
 
 result<checkpoint_info> node::trigger_checkpoint(std::chrono::milliseconds timeout) {

@@ -207,8 +207,10 @@ public:
   /// (never "nothing known" for a partition that was not heard).
   result<address_detail> inspect(const protocol::address& a);
 
-  /// The newest completed checkpoints, oldest first.
-  std::vector<checkpoint_info> checkpoints();
+  /// The newest completed checkpoints, oldest first; errc::unavailable when
+  /// the checkpoint coordinator (on this node or another) does not answer
+  /// within admin_timeout.
+  result<std::vector<checkpoint_info>> checkpoints();
 
   /// Takes a checkpoint now (or joins the one running) and waits for it.
   result<checkpoint_info> trigger_checkpoint(std::chrono::milliseconds timeout);

@@ -476,8 +476,8 @@ result<std::optional<std::string>> node::pop_egress(const std::string& topic) {
     std::lock_guard<std::mutex> g{faults_->mtx};
     peers = p->egress_peers;
   }
-  caf::scoped_actor self{*sys_};
   for (auto& peer : peers) {
+    caf::scoped_actor self{*sys_}; // one per question: a late answer of another peer is not this one's
     auto got = ask_one<std::vector<std::string>>(self, peer, std::chrono::seconds{5}, pop_atom::value,
                                                  topic);
     if (got && !got->empty())

@@ -733,9 +733,12 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
     [=](room_atom, reply_to& r) {
       if (st->admit.has_room())
         return answer(r, caf::ok_atom::value);
-      // One asker (the source), who asks again when unanswered: keep the newest.
-      st->room_waiters.clear();
-      st->room_waiters.push_back(std::move(r));
+      // Each asker (a source: one per node) asks again when unanswered:
+      // keep its newest question only.
+      auto& w = st->room_waiters;
+      w.erase(std::remove_if(w.begin(), w.end(), [&](const reply_to& x) { return x.to == r.to; }),
+              w.end());
+      w.push_back(std::move(r));
     },
     // Both answer once the batch's writes are committed: only then may the
     // address actor build its next request from its memory (invariant 8).

@@ -173,6 +173,7 @@ void room_then(caf::event_based_actor* self, const std::shared_ptr<source_state>
 
 caf::behavior source_actor(caf::event_based_actor* self, source_config cfg) {
   auto st = std::make_shared<source_state>();
+  questions::forget_at_exit(self, st, &source_state::asked);
   st->next = cfg.position;
   st->cfg = std::move(cfg);
   auto begin = [=] {

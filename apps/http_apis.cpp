@@ -276,8 +276,8 @@ void send_message(actors::node& n, const protocol::address& target, io::http_req
                       return respond(io::json_error(status_of(d.err().code), d.err().message));
                     if (!wait_for) // the usual answer, the bytes dump() gives, without a tree
                       return respond(io::json_ok("{\"offset\":" + std::to_string(d->offset)
-                                                 + (d->duplicate ? ",\"status\":\"duplicate\"}"
-                                                                 : ",\"status\":\"accepted\"}")));
+                                                 + (d->duplicate ? ",\"status\":\"duplicate\"}\n"
+                                                                 : ",\"status\":\"accepted\"}\n")));
                     json out{{"status", d->duplicate ? "duplicate" : "accepted"},
                              {"offset", d->offset}};
                     if (wait_for && d->applied) {
@@ -490,7 +490,8 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                            : json(lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]);
       };
       totals["invocation_failures"] = failures;
-      auto cps_list = n.checkpoints();
+      auto cps = n.checkpoints(); // /status answers without them when the coordinator does not
+      auto cps_list = cps ? std::move(*cps) : std::vector<actors::checkpoint_info>{};
       return io::json_ok(dump(json{
         {"version", info->version},
         {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -627,8 +628,11 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
       }
     }
     if (path == cps && req.method == "GET") {
+      auto cps = n.checkpoints();
+      if (!cps)
+        return io::json_error(status_of(cps.err().code), cps.err().message);
       json list = json::array();
-      for (auto& c : n.checkpoints())
+      for (auto& c : *cps)
         list.push_back(to_json(c));
       return io::json_ok(dump(json{{"checkpoints", list}}));
     }

@@ -5,7 +5,8 @@
 // frozen with SIGSTOP (shorter than the node timeout, so it stays a member),
 // every admin call through the other that needs it fails with 503 naming the
 // partition that did not answer, never a short listing, a false 404 or an
-// empty list. Thawed, the same calls answer in full.
+// empty list; so does the checkpoint history while the coordinator's node is
+// frozen. Thawed, the same calls answer in full.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -105,7 +106,22 @@ test('a frozen member makes the admin calls that need it 503 naming its partitio
     assert.equal(letters.status, 200, letters.text);
     assert.deepEqual(letters.json.dead_letters, []);
   }
-  // Still one cluster of two: the freeze was no failure.
+  // The checkpoint history lives on the coordinator's node (b1): frozen, it
+  // is a 503 through b2, never an empty history.
+  process.kill(b1.pid, 'SIGSTOP');
+  try {
+    const history = await h.request(`${b2.admin}/checkpoints`);
+    assert.equal(history.status, 503, history.text);
+    assert.match(history.text, /the checkpoint coordinator did not answer within 1000 ms/);
+  } finally {
+    process.kill(b1.pid, 'SIGCONT');
+  }
+  await h.poll(async () => {
+    const r = await h.request(`${b2.admin}/checkpoints`);
+    return r.status === 200 && r.json.checkpoints.length > 0;
+  }, 60000, 'the checkpoint history through b2 after the thaw', 100);
+
+  // Still one cluster of two: the freezes were no failure.
   const view = await h.request(`${b1.admin}/cluster`);
   assert.equal(view.json.members.length, 2);
 });

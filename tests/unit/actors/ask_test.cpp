@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 using namespace hearth::actors;
 using namespace std::chrono_literals;
@@ -222,4 +223,45 @@ TEST_CASE("a question crosses nodes over the middleman and its answer comes back
   REQUIRE_FALSE(quiet);
   CHECK(quiet.error() == caf::sec::request_timeout);
   caf::anon_send_exit(on_b, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("questions: an actor that ends with a question open frees the state its callbacks hold") {
+  struct state {
+    questions asked;
+  };
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::weak_ptr<state> seen;
+  {
+    caf::scoped_actor self{sys};
+    auto quiet = sys.spawn([](caf::event_based_actor*, int) -> caf::behavior {
+      return {[](quiet_atom, reply_to&) {}};
+    }, 0);
+    auto who = sys.spawn(
+      [&seen](caf::event_based_actor* s, caf::actor target) -> caf::behavior {
+        auto st = std::make_shared<state>();
+        seen = st;
+        questions::forget_at_exit(s, st, &state::asked);
+        // Open for a minute: the callbacks hold `st`, which holds them.
+        st->asked.ask<std::string>(
+          s, target, std::chrono::minutes{1}, [st](std::string&) {}, [st](caf::error&) {},
+          quiet_atom::value);
+        return {[st](answer_atom, std::uint64_t tag, caf::message& m) { st->asked.on_answer(tag, m); },
+                [st](silent_atom, std::uint64_t tag) { st->asked.on_silence(tag); },
+                [st](int) { return st->asked.open(); }};
+      },
+      quiet);
+    std::size_t open = 0;
+    self->request(who, 10s, 0).receive([&](std::size_t n) { open = n; }, [](caf::error&) {});
+    CHECK(open == 1);
+    CHECK_FALSE(seen.expired());
+    self->send_exit(who, caf::exit_reason::user_shutdown);
+    self->wait_for(who);
+    caf::anon_send_exit(quiet, caf::exit_reason::user_shutdown);
+  }
+  // The actor's behavior and its attachables are gone once it ended; its
+  // delayed silent_atom may still sit in the clock, holding no state.
+  for (int i = 0; i < 100 && !seen.expired(); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(seen.expired());
 }
