@@ -45,22 +45,10 @@ async function start(id, join) {
   return nodes[id];
 }
 
-async function running(ids) {
-  await h.poll(async () => {
-    const views = await Promise.all(ids.map(async (id) => {
-      const [c, health] = await Promise.all([
-        h.request(`${nodes[id].admin}/cluster`), h.request(`${nodes[id].admin}/health`)]);
-      return { epoch: c.json.epoch, members: c.json.members.length, pipeline: health.json.pipeline };
-    }));
-    return new Set(views.map((v) => v.epoch)).size === 1
-      && views.every((v) => v.pipeline === 'running' && v.members === ids.length);
-  }, 90000, () => `a running epoch of ${ids.join(', ')}`, 100);
-}
-
 test('a frozen member makes the admin calls that need it 503 naming its partition; thawed, they answer in full', { timeout: 240000 }, async () => {
   const b1 = await start('b1');
   const b2 = await start('b2', b1.cluster);
-  await running(['b1', 'b2']);
+  await h.clusterRunning([b1, b2], 'a running epoch of b1, b2');
   for (const id of IDS) await h.sendOk(b1.ingress, 'test', 'counter', id, 'inc');
   await h.assertStoredCounts(b1.admin, 'test', 'counter', Object.fromEntries(IDS.map((id) => [id, 1])));
 

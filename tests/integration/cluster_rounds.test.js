@@ -52,15 +52,7 @@ test(`${ROUNDS} fresh clusters of four: every admin read through every node answ
       nodes[id] = await h.startNode({ module: moduleYaml, args, dataDir: h.makeTempDir(`hearth-rounds-${id}-`) });
       join = nodes[id].cluster;
     }
-    await h.poll(async () => {
-      const views = await Promise.all(VIA.map(async (id) => {
-        const [c, health] = await Promise.all([
-          h.request(`${nodes[id].admin}/cluster`), h.request(`${nodes[id].admin}/health`)]);
-        return { epoch: c.json.epoch, members: c.json.members.length, pipeline: health.json.pipeline };
-      }));
-      return new Set(views.map((v) => v.epoch)).size === 1
-        && views.every((v) => v.pipeline === 'running' && v.members === VIA.length);
-    }, 90000, `round ${round}: a running epoch of four`, 100);
+    await h.clusterRunning(VIA.map((id) => nodes[id]), `round ${round}: a running epoch of four`);
 
     const expected = {};
     let k = 0;

@@ -489,8 +489,23 @@ async function runParallel(count, parallel, task) {
   return results;
 }
 
+// Waits until every node of `nodes` (started with startNode) runs its part
+// of one epoch of a cluster of exactly nodes.length members.
+async function clusterRunning(nodes, what = 'a running epoch', timeoutMs = 90000) {
+  let last;
+  await poll(async () => {
+    last = await Promise.all(nodes.map(async (n) => {
+      const [c, h] = await Promise.all([request(`${n.admin}/cluster`), request(`${n.admin}/health`)]);
+      return { epoch: c.json && c.json.epoch, members: c.json && c.json.members.length, pipeline: h.json && h.json.pipeline };
+    }));
+    return new Set(last.map((v) => v.epoch)).size === 1
+      && last.every((v) => v.pipeline === 'running' && v.members === nodes.length);
+  }, timeoutMs, () => `${what} (last: ${JSON.stringify(last)})`, 100);
+}
+
 module.exports = {
   REPO_ROOT,
+  clusterRunning,
   STRING_TYPENAME,
   cleanup,
   collectEgress,
