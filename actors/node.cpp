@@ -766,15 +766,18 @@ node::actors(actor_query q, std::uint64_t offset, std::uint64_t limit) {
   return std::pair<std::uint64_t, std::vector<actor_summary>>{total, std::move(out)};
 }
 
-error node::not_answered(size_t global_partition, const caf::error& why) const {
-  auto name = "partition " + std::to_string(global_partition);
+error node::not_answered(const std::string& who, const caf::error& why) const {
   if (why == caf::sec::request_timeout)
-    return error{errc::unavailable, name + " did not answer within "
+    return error{errc::unavailable, who + " did not answer within "
                                       + std::to_string(opts_.admin_timeout.count()) + " ms"};
   if (why == caf::sec::request_receiver_down)
-    return error{errc::unavailable, name + " ended before it answered (the partitions are being "
-                                           "rebuilt, or its node was lost)"};
-  return error{errc::unavailable, name + ": " + sys_->render(why)};
+    return error{errc::unavailable, who + " ended before it answered (the partitions are being "
+                                          "rebuilt, or its node was lost)"};
+  return error{errc::unavailable, who + ": " + sys_->render(why)};
+}
+
+error node::not_answered(size_t global_partition, const caf::error& why) const {
+  return not_answered("partition " + std::to_string(global_partition), why);
 }
 
 result<address_detail> node::inspect(const protocol::address& a) {
@@ -793,11 +796,7 @@ result<std::vector<checkpoint_info>> node::checkpoints() {
   auto h = ask_one<std::vector<checkpoint_info>>(self, pipe->coordinator, opts_.admin_timeout,
                                                  history_atom::value);
   if (!h)
-    return error{errc::unavailable,
-                 "the checkpoint coordinator "
-                   + std::string{h.error() == caf::sec::request_timeout
-                                   ? "did not answer within " + std::to_string(opts_.admin_timeout.count()) + " ms"
-                                   : "ended before it answered"}};
+    return not_answered("the checkpoint coordinator", h.error());
   return std::move(*h);
 }
 

@@ -265,6 +265,8 @@ private:
   /// The error of an admin call that global partition `global_partition`
   /// did not answer (`why`: sec::request_timeout after admin_timeout, or its refusal).
   error not_answered(size_t global_partition, const caf::error& why) const;
+  /// The same for `who` ("the checkpoint coordinator").
+  error not_answered(const std::string& who, const caf::error& why) const;
   /// Asks the partition that owns `kg` `question` (actors/ask.hpp) and waits
   /// at most admin_timeout for its T.
   template <class T, class... Ts>
