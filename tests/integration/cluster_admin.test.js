@@ -59,7 +59,7 @@ test('a frozen member makes the admin calls that need it 503 naming its partitio
   const onB1 = listed.json.actors.find((a) => a.node === 'b1');
   assert.ok(onB2 && onB1, `addresses on both nodes: ${listed.text}`);
 
-  process.kill(b2.pid, 'SIGSTOP');
+  await h.freeze(b2.pid);
   try {
     const frozenList = await h.request(`${b1.admin}/actors?type=test/counter&limit=1000`);
     assert.equal(frozenList.status, 503, frozenList.text);
@@ -96,7 +96,7 @@ test('a frozen member makes the admin calls that need it 503 naming its partitio
   }
   // The checkpoint history lives on the coordinator's node (b1): frozen, it
   // is a 503 through b2, never an empty history.
-  process.kill(b1.pid, 'SIGSTOP');
+  await h.freeze(b1.pid);
   try {
     const history = await h.request(`${b2.admin}/checkpoints`);
     assert.equal(history.status, 503, history.text);

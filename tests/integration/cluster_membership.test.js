@@ -149,7 +149,7 @@ test('a frozen member is fenced: thawed, it learns it and rejoins as a new incar
   // n3 was restarted without --join: it finds the coordinator again through
   // its last view and the metadata.
   const before = await cluster(n1);
-  process.kill(n3.pid, 'SIGSTOP');
+  await h.freeze(n3.pid);
   try {
     await converged([n1, n2], ['n1', 'n2'], 'n3 declared gone while frozen');
   } finally {

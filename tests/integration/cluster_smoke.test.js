@@ -430,7 +430,7 @@ test(`cluster smoke: ${CONFIG.commands} command trees over ${CONFIG.instances} i
       m.status = 'frozen';
       window[0] = Date.now();
       frozenWindows.push(window);
-      process.kill(inc.pid, 'SIGSTOP');
+      await h.freeze(inc.pid);
     });
     const at = window[0];
     // Stopped at least freezeMs, and until the coordinator has declared it gone.

@@ -503,6 +503,25 @@ async function clusterRunning(nodes, what = 'a running epoch', timeoutMs = 90000
   }, timeoutMs, () => `${what} (last: ${JSON.stringify(last)})`, 100);
 }
 
+/// Freezes process `pid` with SIGSTOP and returns once every one of its
+/// threads is stopped. kill() returns before that: the stop begins when one
+/// thread takes the signal, and on a loaded machine the other threads run on
+/// meanwhile (a frozen node could still answer a request sent right after).
+async function freeze(pid) {
+  process.kill(pid, 'SIGSTOP');
+  const state = (tid) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0]; // after "pid (comm) "
+  };
+  await poll(() => fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+    try {
+      return state(tid) === 'T';
+    } catch {
+      return true; // the thread ended
+    }
+  }), 10000, `every thread of ${pid} stopped`, 5);
+}
+
 module.exports = {
   REPO_ROOT,
   clusterRunning,
@@ -513,6 +532,7 @@ module.exports = {
   deadLetters,
   encodeValue,
   health,
+  freeze,
   makeTempDir,
   nodeBinary,
   poll,
