@@ -8,6 +8,7 @@
 
 #include "actors/cluster_agent.hpp"
 #include "actors/node.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/wire.hpp"
 #include "apps/http_apis.hpp"
 #include "apps/s3_checkpoints.hpp"
@@ -456,6 +457,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", static_cast<size_t>(s.scheduler_threads));
+  actors::use_lean_scheduler(cfg);
   if (clustered) {
     // Every node the same (cluster notes): a timeout on one node only would
     // disconnect healthy peers.
