@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { api } from './api.js';
 import { fmtDuration } from './format.js';
 import { record } from './history.js';
@@ -104,8 +104,15 @@ function App() {
   const main = useRef(null);
   const firstRender = useRef(true);
 
+  // The title changes with the page's content, in the same commit (an
+  // effect would run after the paint: a page could show one title and another
+  // heading for a while).
+  const title = `${locked ? 'Admin token' : current.title} · Hearth console`;
+  useLayoutEffect(() => {
+    document.title = title;
+  }, [title]);
+
   useEffect(() => {
-    document.title = `${locked ? 'Admin token' : current.title} · Hearth console`;
     if (firstRender.current) {
       firstRender.current = false;
       return;
