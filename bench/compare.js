@@ -366,7 +366,7 @@ function report(res) {
     ['p50 ingress-to-applied < 1 ms at 1 in flight', res.hearth_js.rr[1].p50_ms.median < 1,
       `${res.hearth_js.rr[1].p50_ms.median.toFixed(2)} ms`],
     ['p99 ingress-to-applied < 10 ms at 64 in flight', res.hearth_js.rr[64].p99_ms.median < 10,
-      `${res.hearth_js.rr[64].p99_ms.median.toFixed(1)} ms`],
+      `${res.hearth_js.rr[64].p99_ms.median.toFixed(1)} ms; the JS endpoint alone at 64: ${ej.p99_ms.median.toFixed(1)} ms`],
     ['minimal C++ endpoint: Hearth CPU <= 20 µs per invocation', hc.cpu_us.median <= 20 || res.hearth_cpp.ff.cpu_us.median <= 20,
       `${hc.cpu_us.median.toFixed(0)} µs request-response, ${res.hearth_cpp.ff.cpu_us.median.toFixed(0)} µs fire-and-forget`],
     ['minimal C++ endpoint: >= 40,000 applied/s', Math.max(hc.rate.median, res.hearth_cpp.ff.rate.median) >= 40000,
