@@ -411,10 +411,12 @@ bool after_commit(const state_ptr& st, effects& fx, planned_batch& plan) {
 /// worker's queue, one sent from inside at the front), so the address actors
 /// whose function answers came in meanwhile finish their batches first and
 /// their effects share the commit. On an idle node this is two more actor
-/// runs, no wait.
-caf::behavior flush_courier(caf::event_based_actor* self) {
+/// runs, no wait. With several workers CAF hands such a job to the next
+/// worker in turn, which may run it at once: less grouping, same effects
+/// (docs/benchmarks.md measures both).
+caf::behavior flush_courier(caf::event_based_actor* self, caf::actor partition) {
   return {
-    [=](flush_atom, const caf::actor& partition) { self->send(partition, flush_atom::value); },
+    [=](flush_atom) { self->send(partition, flush_atom::value); },
   };
 }
 
@@ -575,6 +577,12 @@ void on_address_down(const state_ptr& st, const caf::actor_addr& source, const s
     return;
   auto a = it->first;
   auto& e = it->second;
+  // A batch of it waiting for the group commit is not applied: its
+  // invocations are among the pending ones dead-lettered here.
+  auto& staged = st->staged;
+  staged.erase(std::remove_if(staged.begin(), staged.end(),
+                              [&](const partition_state::staged_effects& b) { return b.fx.source == a; }),
+               staged.end());
   state::write_batch wb;
   dead_letter(st, wb, a, {a, {e.pending.begin(), e.pending.end()}, "address actor failed: " + why});
   if (!commit(st, wb))
@@ -673,7 +681,7 @@ partition_stats stats_of(const state_ptr& st) {
 caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg) {
   auto st = std::make_shared<partition_state>(std::move(cfg));
   st->self = self;
-  st->courier = self->spawn<caf::linked>(flush_courier);
+  st->courier = self->spawn<caf::linked>(flush_courier, caf::actor_cast<caf::actor>(self));
   // The address actors end with their partition (they are not linked to it:
   // one failing must not take the partition down).
   self->attach_functor([st](const caf::error&) {
@@ -767,7 +775,7 @@ caf::behavior partition_actor(caf::event_based_actor* self, partition_config cfg
       st->staged.push_back({std::move(fx), self->make_response_promise<caf::ok_atom>()});
       if (!st->flush_sent) {
         st->flush_sent = true;
-        caf::anon_send(st->courier, flush_atom::value, caf::actor_cast<caf::actor>(self));
+        caf::anon_send(st->courier, flush_atom::value);
       }
       return st->staged.back().done;
     },

@@ -513,13 +513,20 @@ async function freeze(pid) {
     const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2)[0]; // after "pid (comm) "
   };
-  await poll(() => fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+  try {
+    await poll(() => fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+      try {
+        return 'Tt'.includes(state(tid)); // stopped (t: under a tracer)
+      } catch {
+        return true; // the thread ended
+      }
+    }), 10000, `every thread of ${pid} stopped`, 5);
+  } catch (e) {
     try {
-      return state(tid) === 'T';
-    } catch {
-      return true; // the thread ended
-    }
-  }), 10000, `every thread of ${pid} stopped`, 5);
+      process.kill(pid, 'SIGCONT'); // not left frozen by a failed freeze
+    } catch { /* gone already */ }
+    throw e;
+  }
 }
 
 module.exports = {
