@@ -490,9 +490,12 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
                            : json(lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]);
       };
       totals["invocation_failures"] = failures;
-      auto cps = n.checkpoints(); // /status answers without them when the coordinator does not
-      auto cps_list = cps ? std::move(*cps) : std::vector<actors::checkpoint_info>{};
-      return io::json_ok(dump(json{
+      // A coordinator that does not answer is said so, never "no checkpoint yet".
+      auto cps = n.checkpoints();
+      json last = nullptr;
+      if (cps && !cps->empty())
+        last = to_json(cps->back());
+      json out{
         {"version", info->version},
         {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - info->started)
@@ -503,7 +506,10 @@ io::http_handler admin_api(actors::node& n, std::shared_ptr<const node_info> inf
         {"counters", totals},
         {"latency_ms", {{"p50", q(0.5)}, {"p95", q(0.95)}, {"p99", q(0.99)}, {"count", lat.size()}}},
         {"restored_checkpoint", n.restored_checkpoint()},
-        {"last_checkpoint", cps_list.empty() ? json(nullptr) : to_json(cps_list.back())}}));
+        {"last_checkpoint", std::move(last)}};
+      if (!cps)
+        out["last_checkpoint_error"] = cps.err().message;
+      return io::json_ok(dump(out));
     }
     if (path == "/cluster" && req.method == "GET") {
       if (!info->clustered())

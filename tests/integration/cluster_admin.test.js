@@ -101,6 +101,11 @@ test('a frozen member makes the admin calls that need it 503 naming its partitio
     const history = await h.request(`${b2.admin}/checkpoints`);
     assert.equal(history.status, 503, history.text);
     assert.match(history.text, /the checkpoint coordinator did not answer within 1000 ms/);
+    // /status still answers, saying the last checkpoint is unknown rather than none.
+    const status = await h.request(`${b2.admin}/status`);
+    assert.equal(status.status, 200, status.text);
+    assert.equal(status.json.last_checkpoint, null);
+    assert.match(status.json.last_checkpoint_error, /the checkpoint coordinator did not answer within 1000 ms/);
   } finally {
     process.kill(b1.pid, 'SIGCONT');
   }
@@ -108,6 +113,8 @@ test('a frozen member makes the admin calls that need it 503 naming its partitio
     const r = await h.request(`${b2.admin}/checkpoints`);
     return r.status === 200 && r.json.checkpoints.length > 0;
   }, 60000, 'the checkpoint history through b2 after the thaw', 100);
+  const thawed = await h.request(`${b2.admin}/status`);
+  assert.ok(thawed.json.last_checkpoint && !('last_checkpoint_error' in thawed.json), thawed.text);
 
   // Still one cluster of two: the freezes were no failure.
   const view = await h.request(`${b1.admin}/cluster`);

@@ -88,10 +88,12 @@ function Partitions({ partitions }) {
   );
 }
 
-function LastCheckpoint({ checkpoint, restored }) {
+function LastCheckpoint({ checkpoint, error, restored }) {
   return (
     <>
-      {checkpoint ? (
+      {error ? (
+        <p class="bad" role="alert">The last checkpoint is not known: {error}</p>
+      ) : checkpoint ? (
         <dl class="stats">
           <Stat label="Checkpoint" value={`#${checkpoint.id}`} />
           <Stat label="Completed" value={<Time ms={checkpoint.time_ms} />} />
@@ -142,7 +144,7 @@ export function Overview({ status, history }) {
           </section>
           <section aria-labelledby="checkpoint-h">
             <h2 id="checkpoint-h">Last checkpoint</h2>
-            <LastCheckpoint checkpoint={s.last_checkpoint} restored={s.restored_checkpoint} />
+            <LastCheckpoint checkpoint={s.last_checkpoint} error={s.last_checkpoint_error} restored={s.restored_checkpoint} />
           </section>
           {s.ports ? (
             <section aria-labelledby="ports-h">
